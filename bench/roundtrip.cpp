@@ -49,7 +49,7 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
           }
           t.send({});
         },
-        timeout);
+        {.timeout = timeout});
     state.SetItemsProcessed(state.iterations());
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
   });

@@ -204,11 +204,11 @@ std::optional<Context> parse_context(std::string_view name) noexcept {
 }
 
 void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
-              std::chrono::milliseconds timeout) {
+              const PairOptions& options) {
   if (context == Context::kThread)
-    run_thread_pair(channel, peer, main, timeout);
+    run_thread_pair(channel, peer, main, options.timeout);
   else
-    run_process_pair(channel, peer, main, timeout);
+    run_process_pair(channel, peer, main, options.timeout);
 }
 
 }  // namespace ipc

@@ -35,6 +35,12 @@ class PeerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How a pair runs. New knobs (CPU placement, ...) go here, not into run_pair's signature.
+struct PairOptions {
+  // A pair that makes no progress (no heartbeat) for this long is hung.
+  std::chrono::milliseconds timeout{5000};
+};
+
 using PeerFn = std::function<void(Transport&)>;
 using MainFn = std::function<void(Transport&, Heartbeat&)>;
 
@@ -43,10 +49,10 @@ using MainFn = std::function<void(Transport&, Heartbeat&)>;
 // drops it), so the death of either side closes the other's descriptors.
 //
 // Throws PeerError naming what went wrong first: a hang (no heartbeat within
-// `timeout`; the peer is then killed or its channel shut down), the peer's failure
+// options.timeout; the peer is then killed or its channel shut down), the peer's failure
 // ("peer process killed by signal 9 (Killed)", "peer thread failed: <what>"), a peer
-// that does not exit within `timeout` after main finished, or main's own exception.
+// that does not exit within the timeout after main finished, or main's own exception.
 void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
-              std::chrono::milliseconds timeout);
+              const PairOptions& options);
 
 }  // namespace ipc

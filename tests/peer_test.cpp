@@ -39,7 +39,7 @@ class PeerTest : public ::testing::TestWithParam<Case> {
   std::string failure(const PeerFn& peer, const MainFn& main) {
     auto start = std::chrono::steady_clock::now();
     try {
-      run_pair(GetParam().context, channel(), peer, main, kTimeout);
+      run_pair(GetParam().context, channel(), peer, main, {.timeout = kTimeout});
     } catch (const PeerError& e) {
       EXPECT_LT(std::chrono::steady_clock::now() - start, 4 * kTimeout) << e.what();
       return e.what();
@@ -76,7 +76,7 @@ TEST_P(PeerTest, OrderlyPairSucceeds) {
           h.beat();
         }
       },
-      kTimeout));
+      {.timeout = kTimeout}));
 }
 
 TEST_P(PeerTest, PeerThatThrowsIsReportedWithItsText) {

@@ -67,7 +67,8 @@ class TransportTest : public ::testing::TestWithParam<Param> {
   void run(const PeerFn& peer, const MainFn& main) {
     Options options;
     options.timeout = kTimeout;
-    run_pair(GetParam().context, GetParam().transport->make(options), peer, main, kTimeout);
+    run_pair(GetParam().context, GetParam().transport->make(options), peer, main,
+             {.timeout = kTimeout});
   }
 };
 
