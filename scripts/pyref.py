@@ -587,10 +587,12 @@ class Bench:
     def run(self, n):
         raise NotImplementedError
 
-    def teardown(self):
+    def teardown(self, graceful=True):
+        # After an error or Ctrl-C the peers may be busy or stuck: do not
+        # wait for them, kill them.
         for p in reversed(self.peers):
             try:
-                p.close()
+                p.close(5.0 if graceful else 0.1)
             except Exception:
                 pass
         for c in reversed(self.closers):
@@ -748,14 +750,15 @@ class RoundTrip(Bench):
         self.peers.append(peer)
         peer.reply(self.timeout)  # "ready"
 
-    def teardown(self):
+    def teardown(self, graceful=True):
         # The echo peer leaves on None; Peer.close() kills it otherwise.
-        try:
-            with _Deadline(2.0):
-                self.send(None)
-        except Exception:
-            pass
-        super().teardown()
+        if graceful:
+            try:
+                with _Deadline(2.0):
+                    self.send(None)
+            except Exception:
+                pass
+        super().teardown(graceful)
 
     def run(self, n):
         send, recv, size, make = self.send, self.recv, self.size, self.pay.make
@@ -823,6 +826,7 @@ def measure(bench, repetitions, min_time, timeout):
 
     Returns a list of run dicts, or an error message.
     """
+    graceful = False
     try:
         with _Deadline(timeout):
             bench.setup()
@@ -841,11 +845,12 @@ def measure(bench, repetitions, min_time, timeout):
             with _Deadline(timeout):
                 r = bench.run(n)
             runs.append(r)
+        graceful = True
         return runs
     except BenchError as e:
         return str(e)
     finally:
-        bench.teardown()
+        bench.teardown(graceful)
 
 
 def run_all(names, factories, repetitions, min_time, timeout, report=None):
@@ -887,6 +892,9 @@ def write_json(path, document):
         with os.fdopen(fd, "w") as f:
             json.dump(document, f, indent=2)
             f.write("\n")
+        mask = os.umask(0o22)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         try:
