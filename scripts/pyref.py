@@ -470,8 +470,10 @@ class Peer:
         self._child = child
 
     def request(self, message, timeout):
-        if message is not None:
+        try:
             self.ctrl.send(message)
+        except OSError as e:
+            raise BenchError(f"peer gone: {e.strerror or e}")
         return self.reply(timeout)
 
     def reply(self, timeout):
@@ -697,9 +699,9 @@ class OneWay(Bench):
 
     def run(self, n):
         peer, recv, size, first = self.peers[0], self.recv, self.size, self.seq
-        peer.ctrl.send(("send", first, n))
-        c0, t0 = time.thread_time(), time.perf_counter()
         try:
+            peer.ctrl.send(("send", first, n))
+            c0, t0 = time.thread_time(), time.perf_counter()
             for seq in range(first, first + n):
                 check_message(recv(), seq, size)
         except (EOFError, OSError) as e:
@@ -849,6 +851,8 @@ def measure(bench, repetitions, min_time, timeout):
         return runs
     except BenchError as e:
         return str(e)
+    except (OSError, EOFError) as e:  # a channel broke outside run()'s checks
+        return f"{type(e).__name__}: {e}"
     finally:
         bench.teardown(graceful)
 
