@@ -293,9 +293,9 @@ def fmt_ratio(x):
         if fmt_ratio(lo) == fmt_ratio(hi):
             return fmt_ratio(lo)
         return f"{fmt_ratio(lo)[:-1]}-{fmt_ratio(hi)}"
-    if x >= 100:
+    if x >= 10:
         return f"{x:,.0f}x"
-    return f"{x:.2g}x" if x < 10 else f"{x:.0f}x"
+    return f"{x:.1f}x" if x >= 0.1 else f"{x:.2g}x"
 
 
 def fmt_cell(p):
