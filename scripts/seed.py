@@ -247,6 +247,7 @@ class Row:
     python: Pick
     cpp_same: Pick
     cpp_fastest: Pick
+    python_by_kind: dict  # "roundtrip" -> Pick: Python's fallback figures
 
     def ratio_2008(self):
         """(low, high) of Python today / 2008, or None."""
@@ -256,8 +257,18 @@ class Row:
             return None
         return (r.rate / hi, r.rate / lo)
 
+    def python_for(self, pick_):
+        """The Python figure of the same kind (one-way or round trip)."""
+        if pick_.name is None or self.python.name is None:
+            return self.python
+        kind = pick_.name.split("/")[0]
+        if self.python.name.split("/")[0] == kind:
+            return self.python
+        return self.python_by_kind.get(kind, Pick())
+
     def ratio(self, pick_):
-        p, c = self.python.result, pick_.result
+        """C++ / Python, both one-way or both round trips, or None."""
+        p, c = self.python_for(pick_).result, pick_.result
         if p is None or c is None or p.rate is None or c.rate is None:
             return None
         return c.rate / p.rate
@@ -266,10 +277,15 @@ class Row:
 def build_rows(cpp_res, py_res, figures):
     rows = []
     for s in SCENARIOS:
+        kinds = {p.split("/")[0] for p in s.python}
+        by_kind = {k: pick(py_res, [p for p in s.python
+                                    if p.split("/")[0] == k])
+                   for k in kinds}
         rows.append(Row(s, figures[s.id],
                         pick(py_res, s.python),
                         pick(cpp_res, s.cpp_same, exclude_prefix="py-"),
-                        pick(cpp_res, s.cpp_fastest, exclude_prefix="py-")))
+                        pick(cpp_res, s.cpp_fastest, exclude_prefix="py-"),
+                        by_kind))
     return rows
 
 
@@ -309,6 +325,14 @@ def fmt_cell(p):
     return f"{fmt_rate(p.result.rate)}/s{cv}<br>`{p.name}`"
 
 
+def _ratio_cell(row, pick_):
+    text = fmt_ratio(row.ratio(pick_))
+    py = row.python_for(pick_)
+    if text != "n/a" and py is not row.python:
+        text += f"<br>(vs `{py.name}`)"
+    return text
+
+
 def _context_line(doc, label):
     c = doc.get("context") if isinstance(doc, dict) else None
     if not isinstance(c, dict):
@@ -342,9 +366,9 @@ def markdown(rows, cpp_doc, py_doc, seed, image=None):
         out.append(" | ".join([
             f"| {r.scenario.label}", r.figure["published"],
             fmt_cell(r.python), fmt_ratio(r.ratio_2008()),
-            fmt_cell(r.cpp_same), fmt_ratio(r.ratio(r.cpp_same)),
+            fmt_cell(r.cpp_same), _ratio_cell(r, r.cpp_same),
             fmt_cell(r.cpp_fastest),
-            fmt_ratio(r.ratio(r.cpp_fastest)) + " |"]))
+            _ratio_cell(r, r.cpp_fastest) + " |"]))
     out.append("")
     if image:
         out += [f"![2008 vs Python today vs C++ (log scale)]({image})", ""]
@@ -356,7 +380,10 @@ def markdown(rows, cpp_doc, py_doc, seed, image=None):
     out.append("- Python sends `bytes` objects of the stated size (sequence "
                "number + CRC-32 checked on receipt) through the standard "
                "API (`put`/`get`, `send`/`recv`, pickled); C++ sends raw "
-               "bytes. A row marked `roundtrip` counts round trips/s.")
+               "bytes. A `roundtrip` benchmark counts round trips/s; a ratio "
+               "always compares like with like (one-way with one-way, round "
+               "trips with round trips) and names the Python benchmark "
+               "when it is not the one shown in the row.")
     out.append("")
     out.append("Where the figures come from:")
     out.append("")
@@ -399,13 +426,16 @@ def figure(rows):
     fig = Figure(figsize=(10, 5.2), layout="constrained")
     ax = fig.subplots()
     width = 0.2
-    values = []
+    values, trips = [], []
     for r in rows:
         lo, hi = r.figure.get("low"), r.figure.get("high")
         seed_v = None if lo is None else math.sqrt(lo * hi)
         vals = [seed_v] + [p.result.rate if p.result else None
                            for p in (r.python, r.cpp_same, r.cpp_fastest)]
         values.append(vals)
+        trips.append([False] + [
+            bool(p.name) and p.name.startswith("roundtrip/")
+            for p in (r.python, r.cpp_same, r.cpp_fastest)])
     known = [v for vals in values for v in vals if v]
     bottom = 10 ** math.floor(math.log10(min(known))) / 3 if known else 1
     for i, (label, color) in enumerate(SERIES):
@@ -416,18 +446,24 @@ def figure(rows):
                 ax.text(x, bottom * 1.15, "n/a", rotation=90, ha="center",
                         va="bottom", fontsize=7, color="#555555")
                 continue
-            kw, top = {}, v
+            kw, top, text = {}, v, fmt_rate(v)
+            if trips[j][i]:
+                kw["hatch"] = "//"
             if i == 0:
                 lo, hi = rows[j].figure["low"], rows[j].figure["high"]
                 if hi > lo:
                     kw["yerr"] = [[v - lo], [hi - v]]
                     kw["capsize"] = 3
-                    top = hi
+                    top, text = hi, f"{fmt_rate(lo)}-{fmt_rate(hi)}"
             ax.bar(x, v - bottom, width, bottom=bottom, color=color, **kw)
-            ax.text(x, top * 1.08, fmt_rate(v), ha="center", va="bottom",
+            ax.text(x, top * 1.08, text, ha="center", va="bottom",
                     fontsize=7, rotation=90)
-    ax.legend(handles=[Patch(color=c, label=lb) for lb, c in SERIES],
-              loc="upper left", fontsize=8)
+    handles = [Patch(color=c, label=lb) for lb, c in SERIES]
+    if any(any(t) for t in trips):
+        handles.append(Patch(facecolor="white", edgecolor="black",
+                             hatch="//", label="round trips/s (no one-way "
+                             "figure)"))
+    ax.legend(handles=handles, loc="upper left", fontsize=8)
     ax.set_yscale("log")
     ax.set_ylim(bottom=bottom, top=(max(known) * 30 if known else 10))
     ax.set_xlim(-0.6, len(rows) - 0.4)

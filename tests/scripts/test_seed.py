@@ -83,6 +83,21 @@ class TableTest(unittest.TestCase):
         self.assertAlmostEqual(hi, 25_000 / 18_000)
         self.assertAlmostEqual(r.ratio(r.cpp_same), 0.4)
 
+    def test_ratio_compares_one_way_with_one_way_only(self):
+        py = seed.results(load(PY))
+        py["throughput/py-queue/thread/size:64"] = seed.Result(100_000.0)
+        rows = seed.build_rows(seed.results(load(CPP)), py,
+                               seed.check_seed(load(SEED)))
+        r = [x for x in rows if x.scenario.id == "queue-thread"][0]
+        self.assertEqual(r.python.name, "throughput/py-queue/thread/size:64")
+        # C++ has only a round trip for `queue`: compared with Python's
+        self.assertEqual(r.python_for(r.cpp_same).name,
+                         "roundtrip/py-queue/thread/size:64")
+        self.assertAlmostEqual(r.ratio(r.cpp_same), 0.4)
+        self.assertAlmostEqual(r.ratio(r.cpp_fastest), 50.0)
+        self.assertIn("(vs `roundtrip/py-queue/thread/size:64`)",
+                      seed._ratio_cell(r, r.cpp_same))
+
     def test_failed_and_unpublished_entries_are_na(self):
         r = self.rows["listener-client"]
         self.assertIsNone(r.ratio_2008())  # no 2008 figure
