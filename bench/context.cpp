@@ -43,7 +43,7 @@ void add_context(const Config& config) {
   benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
   benchmark::AddCustomContext("build_type", IPCBENCH_BUILD_TYPE);
   benchmark::AddCustomContext("git_commit", IPCBENCH_GIT_COMMIT);
-  benchmark::AddCustomContext("pin", "none");
+  benchmark::AddCustomContext("pin", std::string(ipc::pin_name(config.pin)));
   benchmark::AddCustomContext("timeout_ms", std::to_string(config.timeout.count()));
 }
 

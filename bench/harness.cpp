@@ -21,6 +21,19 @@ std::vector<ipc::Context> contexts_for(const Config& config,
   return out;
 }
 
+ipc::PairOptions pair_options(const Config& config) {
+  return {.timeout = config.timeout, .pin = config.pin};
+}
+
+bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label,
+                               bool busy_polls, ipc::Pin pin) {
+  if (!busy_polls || pin != ipc::Pin::kSame) return false;
+  state.SkipWithError((label + ": not measured with --pin same: a busy-polling peer "
+                               "on the CPU of the other only waits for the scheduler")
+                          .c_str());
+  return true;
+}
+
 std::int64_t injected_delay_ns(const std::string& benchmark_name) {
   const char* ns = std::getenv("IPCBENCH_INJECT_NS");
   if (ns == nullptr || *ns == '\0') return 0;

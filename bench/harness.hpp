@@ -18,7 +18,17 @@ struct Config {
   std::chrono::milliseconds timeout{5000};
   std::vector<const ipc::TransportInfo*> transports;  // chosen with --transports
   std::vector<ipc::Context> contexts;                 // chosen with --contexts
+  ipc::Pin pin = ipc::Pin::kNone;                     // chosen with --pin
 };
+
+// run_pair's options for this run: the watchdog timeout and the CPU placement.
+ipc::PairOptions pair_options(const Config& config);
+
+// A busy-polling peer pair with both peers pinned to one CPU measures the scheduler,
+// not the mechanism: marks the benchmark skipped with a message saying so and returns
+// true in that case.
+bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label,
+                               bool busy_polls, ipc::Pin pin);
 
 // "scenario/part/part/...": the parseable name of every benchmark.
 std::string join_name(std::initializer_list<std::string_view> parts);
@@ -45,6 +55,7 @@ void busy_wait_ns(std::int64_t ns) noexcept;
 
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
+void register_floor(const Config& config);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
 void add_context(const Config& config);

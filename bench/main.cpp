@@ -12,13 +12,17 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ipcbench [--list] [--quick] [--timeout=MS] [--transports=a,b,...]\n"
-    "                [--contexts=thread,process] [Google Benchmark flags...]\n"
+    "                [--contexts=thread,process] [--pin=none|cross|same]\n"
+    "                [Google Benchmark flags...]\n"
     "  --list        show the transports and contexts, then exit\n"
     "  --quick       smoke run: --benchmark_min_time=0.01 unless given (a few seconds)\n"
     "  --timeout=MS  how long a peer may make no progress before it counts as hung\n"
     "                (default 5000)\n"
     "  --transports  run only these transports; --contexts: only these contexts\n"
-    "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>. All Google Benchmark\n"
+    "  --pin=P       CPU placement of the two peers: none (default), cross (two CPUs),\n"
+    "                same (one CPU); benchmarks that cannot be placed so are skipped\n"
+    "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>,\n"
+    "floor/<kind>/<context>[/size:<bytes>]. All Google Benchmark\n"
     "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n";
 
 struct UsageError {
@@ -89,6 +93,14 @@ int main(int argc, char** argv) {
             throw UsageError{e.what()};
           }
         }
+      } else if (arg == "--pin" || arg.rfind("--pin=", 0) == 0) {
+        if (arg == "--pin" && i + 1 == argc) throw UsageError{"--pin wants none, cross or same"};
+        std::string_view name = arg == "--pin" ? std::string_view(argv[++i]) : value("--pin");
+        auto pin = ipc::parse_pin(name);
+        if (!pin)
+          throw UsageError{"unknown --pin '" + std::string(name) +
+                           "' (known: none, cross, same)"};
+        config.pin = *pin;
       } else if (arg.rfind("--contexts=", 0) == 0) {
         config.contexts.clear();
         for (std::string_view name : split(value("--contexts"))) {
@@ -122,6 +134,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
 
   bench::register_roundtrip(config);
+  bench::register_floor(config);
   bench::add_context(config);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

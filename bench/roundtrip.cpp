@@ -1,17 +1,19 @@
 // roundtrip/<transport>/<context>/size:<bytes>: ping-pong. The main side sends a stamped
 // message, the peer verifies and echoes it, the main side verifies the echo. One
 // iteration is one round trip, timed in real time (a forked peer's CPU is invisible to
-// Google Benchmark's CPU timer).
+// Google Benchmark's CPU timer); every round trip's duration also goes into a latency
+// histogram (p50_ns ... max_ns), and both peers' CPU time into cpu_ns_per_msg.
 #include <string>
 
 #include "bench/harness.hpp"
+#include "bench/measure.hpp"
 #include "ipc/buffer.hpp"
 #include "ipc/message.hpp"
 
 namespace bench {
 namespace {
 
-constexpr std::size_t kSizes[] = {16, 256, 4096, 65536};
+constexpr std::size_t kSizes[] = {16, 64, 256, 4096, 65536};
 
 // The peer: verify each message and send it back, until an empty message says stop.
 void echo(ipc::Transport& t, std::size_t size) {
@@ -24,32 +26,50 @@ void echo(ipc::Transport& t, std::size_t size) {
   }
 }
 
+// The main side's timed loop; kRecord adds the per-round-trip latency recording.
+template <bool kRecord>
+void ping(benchmark::State& state, ipc::Transport& t, ipc::Heartbeat& heartbeat,
+          std::size_t size, std::int64_t inject_ns, LatencyRecorder& latency) {
+  ipc::Message out(size);
+  ipc::AlignedBuffer in(size);
+  std::uint64_t seq = 0;
+  if constexpr (kRecord) latency.start();
+  for (auto _ : state) {
+    out.stamp(seq);
+    busy_wait_ns(inject_ns);
+    t.send(out.bytes());
+    std::size_t n = t.recv(in.span());
+    ipc::verify_message(in.span().first(n), size, seq);
+    ++seq;
+    heartbeat.beat();
+    if constexpr (kRecord) latency.lap();
+  }
+  t.send({});
+}
+
 void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
-                  ipc::Context context, std::size_t size, std::chrono::milliseconds timeout,
+                  ipc::Context context, std::size_t size, ipc::PairOptions pair,
                   std::int64_t inject_ns) {
   const std::string label =
       std::string(transport->name) + "/" + std::string(ipc::context_name(context));
+  if (skip_busy_poll_on_one_cpu(state, label, transport->busy_polls, pair.pin)) return;
   guarded(state, label, [&] {
     ipc::Options options;
-    options.timeout = 2 * timeout;  // a backstop: the watchdog in run_pair acts first
+    options.timeout = 2 * pair.timeout;  // a backstop: the watchdog in run_pair acts first
+    const bool record = latency_recording_enabled();
+    LatencyRecorder latency;
+    CpuMeter cpu;
     ipc::run_pair(
         context, transport->make(options), [size](ipc::Transport& t) { echo(t, size); },
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
-          ipc::Message out(size);
-          ipc::AlignedBuffer in(size);
-          std::uint64_t seq = 0;
-          for (auto _ : state) {
-            out.stamp(seq);
-            busy_wait_ns(inject_ns);
-            t.send(out.bytes());
-            std::size_t n = t.recv(in.span());
-            ipc::verify_message(in.span().first(n), size, seq);
-            ++seq;
-            heartbeat.beat();
-          }
-          t.send({});
+          if (record)
+            ping<true>(state, t, heartbeat, size, inject_ns, latency);
+          else
+            ping<false>(state, t, heartbeat, size, inject_ns, latency);
         },
-        {.timeout = timeout});
+        pair);
+    cpu.report(state, state.iterations());
+    latency.report(state);
     state.SetItemsProcessed(state.iterations());
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
   });
@@ -63,8 +83,8 @@ void register_roundtrip(const Config& config) {
       for (std::size_t size : kSizes) {
         std::string name = join_name({"roundtrip", t->name, ipc::context_name(c),
                                       "size:" + std::to_string(size)});
-        benchmark::RegisterBenchmark(name.c_str(), BM_RoundTrip, t, c, size, config.timeout,
-                                     injected_delay_ns(name))
+        benchmark::RegisterBenchmark(name.c_str(), BM_RoundTrip, t, c, size,
+                                     pair_options(config), injected_delay_ns(name))
             ->UseRealTime();
       }
     }

@@ -205,6 +205,21 @@ std::optional<Context> parse_context(std::string_view name) noexcept {
 
 void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
               const PairOptions& options) {
+  if (options.pin != Pin::kNone) {
+    const Placement placement = plan_placement(options.pin);
+    AffinityGuard restore;  // the calling thread goes back to its own mask afterwards
+    pin_this_thread(placement.main_cpu);
+    // The peer pins itself first thing, in its own thread or process.
+    const PeerFn pinned = [&](Transport& t) {
+      pin_this_thread(placement.peer_cpu);
+      peer(t);
+    };
+    if (context == Context::kThread)
+      run_thread_pair(channel, pinned, main, options.timeout);
+    else
+      run_process_pair(channel, pinned, main, options.timeout);
+    return;
+  }
   if (context == Context::kThread)
     run_thread_pair(channel, peer, main, options.timeout);
   else

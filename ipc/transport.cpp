@@ -32,6 +32,10 @@ constexpr std::array kTransports = {
                   "two boost::interprocess::message_queue"},
     TransportInfo{"shm-ring", make_ring<WaitStrategy::kSpinThenFutex>, true,
                   "our SPSC shared-memory ring: bounded spin, then futex"},
+    TransportInfo{"shm-ring-spin", make_ring<WaitStrategy::kSpin>, true,
+                  "the same ring, busy-polling (yields now and then)", true},
+    TransportInfo{"shm-ring-futex", make_ring<WaitStrategy::kFutex>, true,
+                  "the same ring, sleeping in futex(2) at once"},
     TransportInfo{"queue", make_queue_channel, false,
                   "in-process mutex + condition variable queue"},
 };

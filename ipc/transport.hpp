@@ -54,6 +54,9 @@ struct TransportInfo {
   // Can the two ends be used from two processes after a fork?
   bool cross_process;
   std::string_view summary;
+  // Does a waiting end busy-poll without ever sleeping? Such a transport still makes
+  // progress on one CPU (it yields), but is not measured with both peers on one CPU.
+  bool busy_polls = false;
 };
 
 // Every registered transport, in a fixed order.

@@ -1,0 +1,144 @@
+// floor/<kind>/<context>[/size:<bytes>]: what the machine allows at best, measured in the
+// same run as the transports so that theirs can be read as multiples of it.
+//   cacheline  a baton through one cache line of shared memory, busy-polled
+//   futex      the same baton, each side sleeping in futex(2) at once
+//   pipe-raw   one write(2) and one read(2) per message on two pipes, nothing else
+//   uds-raw    the same on socketpair(AF_UNIX, SOCK_STREAM)
+//   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
+// The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg; they
+// record no latency histogram, to stay the bare loop they are meant to be.
+#include <cstring>
+#include <string>
+
+#include "bench/harness.hpp"
+#include "bench/measure.hpp"
+#include "ipc/buffer.hpp"
+#include "ipc/error.hpp"
+#include "ipc/floor.hpp"
+#include "ipc/message.hpp"
+
+namespace bench {
+namespace {
+
+constexpr std::size_t kRawSize = 64;
+constexpr std::size_t kMemcpySizes[] = {64, 4096, 65536, 1048576};
+
+void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context context,
+              ipc::PairOptions pair) {
+  const bool spin = mode == ipc::BatonEnd::Mode::kSpin;
+  const std::string label =
+      std::string(spin ? "floor/cacheline/" : "floor/futex/") +
+      std::string(ipc::context_name(context));
+  if (skip_busy_poll_on_one_cpu(state, label, spin, pair.pin)) return;
+  guarded(state, label, [&] {
+    ipc::Options options;
+    options.timeout = 2 * pair.timeout;
+    CpuMeter cpu;
+    ipc::run_pair(
+        context, ipc::make_baton_channel(options, mode),
+        [](ipc::Transport& t) {
+          auto& end = static_cast<ipc::BatonEnd&>(t);
+          while (end.take()) end.pass();
+        },
+        [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
+          auto& end = static_cast<ipc::BatonEnd&>(t);
+          for (auto _ : state) {
+            end.pass();
+            if (!end.take()) throw ipc::MessageError("the peer stopped early");
+            heartbeat.beat();
+          }
+          end.pass(true);
+        },
+        pair);
+    cpu.report(state, state.iterations());
+    state.SetItemsProcessed(state.iterations());
+  });
+}
+
+void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kind,
+              ipc::Context context, ipc::PairOptions pair) {
+  const std::string label =
+      std::string("floor/") + kind + "/" + std::string(ipc::context_name(context));
+  guarded(state, label, [&] {
+    ipc::Options options;
+    options.timeout = 2 * pair.timeout;
+    CpuMeter cpu;
+    ipc::run_pair(
+        context, make(options),
+        [](ipc::Transport& t) {
+          auto& end = static_cast<ipc::RawFdEnd&>(t);
+          ipc::AlignedBuffer buf(kRawSize);
+          for (;;) {
+            std::size_t n = end.read_once(buf.span());
+            if (n == 0) return;
+            if (end.write_once(buf.span().first(n)) != n)
+              throw ipc::MessageError("short write");
+          }
+        },
+        [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
+          auto& end = static_cast<ipc::RawFdEnd&>(t);
+          ipc::AlignedBuffer out(kRawSize), in(kRawSize);
+          ipc::fill_pattern(out.span(), kRawSize);
+          for (auto _ : state) {
+            if (end.write_once(out.span()) != kRawSize) throw ipc::MessageError("short write");
+            if (std::size_t n = end.read_once(in.span()); n != kRawSize)
+              throw ipc::MessageError("got " + std::to_string(n) + " of " +
+                                      std::to_string(kRawSize) + " bytes back");
+            heartbeat.beat();
+          }
+          end.end_stream();
+          ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
+        },
+        pair);
+    cpu.report(state, state.iterations());
+    state.SetItemsProcessed(state.iterations());
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * kRawSize));
+  });
+}
+
+void BM_Memcpy(benchmark::State& state, std::size_t size) {
+  guarded(state, "floor/memcpy/thread", [&] {
+    ipc::AlignedBuffer src(size), dst(size);
+    ipc::fill_pattern(src.span(), size);
+    std::memset(dst.data(), 0, size);
+    for (auto _ : state) {
+      std::memcpy(dst.data(), src.data(), size);
+      benchmark::ClobberMemory();
+    }
+    ipc::check_pattern(dst.span(), size);
+    state.SetItemsProcessed(state.iterations());
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+  });
+}
+
+}  // namespace
+
+void register_floor(const Config& config) {
+  const ipc::PairOptions pair = pair_options(config);
+  for (ipc::Context c : config.contexts) {
+    const std::string ctx(ipc::context_name(c));
+    benchmark::RegisterBenchmark(join_name({"floor", "cacheline", ctx}).c_str(), BM_Baton,
+                                 ipc::BatonEnd::Mode::kSpin, c, pair)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(join_name({"floor", "futex", ctx}).c_str(), BM_Baton,
+                                 ipc::BatonEnd::Mode::kFutex, c, pair)
+        ->UseRealTime();
+    const std::string size = "size:" + std::to_string(kRawSize);
+    benchmark::RegisterBenchmark(join_name({"floor", "pipe-raw", ctx, size}).c_str(), BM_RawFd,
+                                 ipc::make_raw_pipe_channel, "pipe-raw", c, pair)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(join_name({"floor", "uds-raw", ctx, size}).c_str(), BM_RawFd,
+                                 ipc::make_raw_uds_channel, "uds-raw", c, pair)
+        ->UseRealTime();
+  }
+  for (ipc::Context c : config.contexts) {
+    if (c != ipc::Context::kThread) continue;
+    for (std::size_t size : kMemcpySizes)
+      benchmark::RegisterBenchmark(
+          join_name({"floor", "memcpy", "thread", "size:" + std::to_string(size)}).c_str(),
+          BM_Memcpy, size)
+          ->UseRealTime();
+  }
+}
+
+}  // namespace bench

@@ -1,0 +1,33 @@
+#include "bench/measure.hpp"
+
+#include <cstdlib>
+
+namespace bench {
+
+void LatencyRecorder::report(benchmark::State& state) const {
+  if (histogram_.count() == 0) return;
+  const double scale = ipc::ns_per_tick();
+  auto ns = [&](double q) { return static_cast<double>(histogram_.quantile(q)) * scale; };
+  state.counters["p50_ns"] = ns(0.50);
+  state.counters["p90_ns"] = ns(0.90);
+  state.counters["p99_ns"] = ns(0.99);
+  state.counters["p999_ns"] = ns(0.999);
+  state.counters["max_ns"] = ns(1.0);
+}
+
+bool latency_recording_enabled() {
+  static const bool enabled = [] {
+    const char* off = std::getenv("IPCBENCH_NO_LATENCY");
+    return off == nullptr || *off == '\0';
+  }();
+  return enabled;
+}
+
+void CpuMeter::report(benchmark::State& state, std::int64_t items) const {
+  if (items <= 0) return;
+  const auto used = ipc::cpu_time_with_reaped_children() - start_;
+  state.counters["cpu_ns_per_msg"] =
+      static_cast<double>(used.count()) / static_cast<double>(items);
+}
+
+}  // namespace bench

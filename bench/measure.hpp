@@ -1,0 +1,51 @@
+// What every round-trip (and streaming) benchmark reports besides its time: the latency
+// percentiles of its round trips (p50_ns p90_ns p99_ns p999_ns max_ns) and the CPU time
+// both peers burned per item (cpu_ns_per_msg). See CONTRACT.md.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+
+#include "ipc/cpu.hpp"
+#include "ipc/latency.hpp"
+
+namespace bench {
+
+// Times every round trip: lap() at the end of each iteration records the ticks since
+// the previous lap (one rdtsc and one histogram increment, ~5% of the fastest round
+// trip at most; see README "Latency percentiles").
+class LatencyRecorder {
+ public:
+  void start() noexcept { last_ = ipc::ticks(); }
+  void lap() noexcept {
+    const std::uint64_t now = ipc::ticks();
+    histogram_.record(now - last_);
+    last_ = now;
+  }
+  // Sets p50_ns, p90_ns, p99_ns, p999_ns and max_ns on `state`.
+  void report(benchmark::State& state) const;
+
+ private:
+  ipc::LatencyHistogram histogram_;
+  std::uint64_t last_ = 0;
+};
+
+// False when IPCBENCH_NO_LATENCY is set: a test-only knob to measure what recording
+// costs (A/B against the same benchmark with it); the percentiles are then absent.
+bool latency_recording_enabled();
+
+// CPU time of this process and its reaped children from construction to report(),
+// which sets cpu_ns_per_msg = that / items. Construct it before run_pair and report
+// after it returned (a forked peer's CPU counts once it has been reaped).
+class CpuMeter {
+ public:
+  CpuMeter() noexcept : start_(ipc::cpu_time_with_reaped_children()) {}
+  void report(benchmark::State& state, std::int64_t items) const;
+
+ private:
+  std::chrono::nanoseconds start_;
+};
+
+}  // namespace bench

@@ -1,0 +1,178 @@
+#include "ipc/floor.hpp"
+
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <ctime>
+#include <new>
+#include <string>
+
+#include "ipc/buffer.hpp"
+#include "ipc/error.hpp"
+#include "ipc/names.hpp"
+#include "ipc/shm_segment.hpp"
+
+namespace ipc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A sleeper re-checks `closed` and its deadline at least this often.
+constexpr auto kSleepSlice = std::chrono::milliseconds(100);
+
+void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+namespace detail {
+
+void baton_futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept {
+  timespec ts{0, static_cast<long>(std::chrono::nanoseconds(kSleepSlice).count())};
+  // Shared (not _PRIVATE): the word lives in a mapping shared across processes.
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, seen, &ts,
+            nullptr, 0);
+}
+
+void baton_futex_wake(std::atomic<std::uint32_t>& word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX,
+            nullptr, nullptr, 0);
+}
+
+void baton_yield() noexcept { ::sched_yield(); }
+
+}  // namespace detail
+
+void BatonEnd::check(Clock::time_point deadline) const {
+  if (line_->closed.load(std::memory_order_acquire) != 0)
+    throw ClosedError("floor baton: channel closed");
+  if (Clock::now() >= deadline)
+    throw TimeoutError("floor baton: no progress from the peer within " +
+                       std::to_string(timeout_.count()) + " ms");
+}
+
+std::uint32_t BatonEnd::take_slow(std::atomic<std::uint32_t>& word) {
+  const auto deadline = Clock::now() + timeout_;
+  std::uint32_t value;
+  if (mode_ == Mode::kSpin) {
+    for (std::uint32_t i = 1; (value = word.load(std::memory_order_acquire)) == seen_; ++i) {
+      cpu_relax();
+      if (i % kYieldEvery == 0) {
+        check(deadline);
+        detail::baton_yield();
+      }
+    }
+    return value;
+  }
+  std::atomic<std::uint32_t>& waiting = line_->waiting[1 - side_];
+  waiting.store(1, std::memory_order_seq_cst);
+  while ((value = word.load(std::memory_order_seq_cst)) == seen_) {
+    try {
+      check(deadline);
+    } catch (...) {
+      waiting.store(0, std::memory_order_relaxed);
+      throw;
+    }
+    detail::baton_futex_wait(word, seen_);
+  }
+  waiting.store(0, std::memory_order_relaxed);
+  return value;
+}
+
+void BatonEnd::shutdown() noexcept {
+  line_->closed.store(1, std::memory_order_seq_cst);
+  detail::baton_futex_wake(line_->word[0]);
+  detail::baton_futex_wake(line_->word[1]);
+}
+
+Channel make_baton_channel(const Options& options, BatonEnd::Mode mode) {
+  auto segment = std::make_shared<ShmSegment>(ShmSegment::create(unique_shm_name(), kPageSize));
+  segment->unlink();  // forked peers inherit the mapping
+  auto* line = new (segment->data()) BatonEnd::Line{};
+  std::shared_ptr<void> keep = segment;
+  return {std::make_unique<BatonEnd>(keep, line, 0, mode, options.timeout),
+          std::make_unique<BatonEnd>(keep, line, 1, mode, options.timeout)};
+}
+
+RawFdEnd::RawFdEnd(UniqueFd read_fd, UniqueFd write_fd, bool socket, const char* what)
+    : read_fd_(std::move(read_fd)), write_fd_(std::move(write_fd)), socket_(socket),
+      what_(what) {
+  // A pipe has no MSG_NOSIGNAL: a write to a closed pipe must give EPIPE, not kill us.
+  if (!socket_) {
+    struct sigaction old{};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
+      ::signal(SIGPIPE, SIG_IGN);
+  }
+}
+
+std::size_t RawFdEnd::write_once(std::span<const std::byte> data) {
+  for (;;) {
+    ssize_t n = socket_ ? ::send(read_fd_.get(), data.data(), data.size(), MSG_NOSIGNAL)
+                        : ::write(write_fd_.get(), data.data(), data.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EPIPE || err == ECONNRESET)
+      throw ClosedError(std::string("write ") + what_ + ": peer closed");
+    throw_system_error(err, std::string("write ") + what_);
+  }
+}
+
+std::size_t RawFdEnd::read_once(std::span<std::byte> data) {
+  for (;;) {
+    ssize_t n = ::read(read_fd_.get(), data.data(), data.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == ECONNRESET) return 0;
+    throw_system_error(err, std::string("read ") + what_);
+  }
+}
+
+void RawFdEnd::end_stream() noexcept {
+  if (socket_)
+    ::shutdown(read_fd_.get(), SHUT_WR);
+  else
+    interrupt_fd(write_fd_.get());
+}
+
+void RawFdEnd::send(std::span<const std::byte> message) {
+  if (message.empty()) {
+    end_stream();
+    return;
+  }
+  if (write_once(message) != message.size())
+    throw MessageError(std::string(what_) + ": short write");
+}
+
+void RawFdEnd::shutdown() noexcept {
+  interrupt_fd(read_fd_.get());
+  if (write_fd_) interrupt_fd(write_fd_.get());
+}
+
+Channel make_raw_pipe_channel(const Options&) {
+  FdPair a_to_b = make_pipe();
+  FdPair b_to_a = make_pipe();
+  return {std::make_unique<RawFdEnd>(std::move(b_to_a.read), std::move(a_to_b.write), false,
+                                     "pipe-raw"),
+          std::make_unique<RawFdEnd>(std::move(a_to_b.read), std::move(b_to_a.write), false,
+                                     "pipe-raw")};
+}
+
+Channel make_raw_uds_channel(const Options&) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    throw_errno("socketpair uds-raw");
+  return {std::make_unique<RawFdEnd>(UniqueFd(fds[0]), UniqueFd(), true, "uds-raw"),
+          std::make_unique<RawFdEnd>(UniqueFd(fds[1]), UniqueFd(), true, "uds-raw")};
+}
+
+}  // namespace ipc

@@ -1,0 +1,120 @@
+// Floor channels: the cheapest round trip each mechanism allows here, measured in the
+// same run as the transports so that their figures can be read as multiples of it.
+// They are Transports only so that run_pair can run, pin, watch and stop them; the
+// floor benchmarks call their non-virtual fast paths directly.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "ipc/transport.hpp"
+#include "ipc/unique_fd.hpp"
+
+namespace ipc {
+
+namespace detail {
+void baton_futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept;
+void baton_futex_wake(std::atomic<std::uint32_t>& word) noexcept;
+void baton_yield() noexcept;
+}  // namespace detail
+
+// A baton passed back and forth through one cache line of shared memory: each end
+// writes its own word of the line and waits for the other's to change. A word carries
+// no bytes, only "your turn" or "stop". kSpin busy-polls (the cache-line ping-pong
+// floor) and yields every kYieldEvery polls, so that it still ends on one CPU; kFutex
+// sleeps in futex(2) at once and wakes the other side with FUTEX_WAKE.
+class BatonEnd final : public Transport {
+ public:
+  enum class Mode { kSpin, kFutex };
+
+  struct Line {
+    alignas(64) std::atomic<std::uint32_t> word[2];
+    std::atomic<std::uint32_t> waiting[2];
+    alignas(64) std::atomic<std::uint32_t> closed;
+  };
+
+  BatonEnd(std::shared_ptr<void> keep, Line* line, int side, Mode mode,
+           std::chrono::milliseconds timeout) noexcept
+      : keep_(std::move(keep)), line_(line), side_(side), mode_(mode), timeout_(timeout) {}
+
+  // Passes the baton (or, with stop, tells the other side to finish).
+  void pass(bool stop = false) noexcept {
+    sent_ += 2;
+    const std::uint32_t value = sent_ | (stop ? 1u : 0u);
+    std::atomic<std::uint32_t>& word = line_->word[side_];
+    if (mode_ == Mode::kSpin) {
+      word.store(value, std::memory_order_release);
+      return;
+    }
+    // Dekker with take(): either we see its waiting flag, or it sees our value.
+    word.store(value, std::memory_order_seq_cst);
+    if (line_->waiting[side_].load(std::memory_order_seq_cst) != 0)
+      detail::baton_futex_wake(word);
+  }
+
+  // Waits for the other side's baton; false if it said stop. Throws ClosedError after
+  // shutdown() and TimeoutError after the timeout without a baton.
+  bool take() {
+    std::atomic<std::uint32_t>& word = line_->word[1 - side_];
+    std::uint32_t value = word.load(std::memory_order_acquire);
+    if (value == seen_) value = take_slow(word);
+    seen_ = value;
+    return (value & 1u) == 0;
+  }
+
+  void send(std::span<const std::byte> message) override { pass(message.empty()); }
+  std::size_t recv(std::span<std::byte>) override { return take() ? 1 : 0; }
+  void shutdown() noexcept override;
+
+ private:
+  static constexpr std::uint32_t kYieldEvery = 256;
+  std::uint32_t take_slow(std::atomic<std::uint32_t>& word);
+  void check(std::chrono::steady_clock::time_point deadline) const;
+
+  std::shared_ptr<void> keep_;  // the shared mapping
+  Line* line_;
+  int side_;
+  Mode mode_;
+  std::chrono::milliseconds timeout_;
+  std::uint32_t sent_ = 0;
+  std::uint32_t seen_ = 0;
+};
+
+// Both ends of a baton channel on a fresh shared mapping (inherited across fork).
+// channel.a and channel.b are BatonEnds.
+Channel make_baton_channel(const Options& options, BatonEnd::Mode mode);
+
+// A raw byte stream: one write(2) per send and one read(2) per recv, nothing else: no
+// length prefix, no loop over short transfers, no buffering. A ping-pong of small
+// messages over it is the floor of the pipe, fifo and uds transports. send({}) ends the
+// stream (the other side's next read returns 0).
+class RawFdEnd final : public Transport {
+ public:
+  RawFdEnd(UniqueFd read_fd, UniqueFd write_fd, bool socket, const char* what);
+
+  // One write(2) (send(2) with MSG_NOSIGNAL on a socket); returns what it wrote.
+  std::size_t write_once(std::span<const std::byte> data);
+  // One read(2) into `data`; returns what it read, 0 at end of stream.
+  std::size_t read_once(std::span<std::byte> data);
+  void end_stream() noexcept;
+
+  void send(std::span<const std::byte> message) override;
+  std::size_t recv(std::span<std::byte> buffer) override { return read_once(buffer); }
+  void shutdown() noexcept override;
+  void on_peer_exit() noexcept override {}  // the kernel ends our reads and writes
+
+ private:
+  UniqueFd read_fd_;
+  UniqueFd write_fd_;  // empty for a socket: read_fd_ is both
+  bool socket_;
+  const char* what_;
+};
+
+// Two anonymous pipes / a socketpair(AF_UNIX, SOCK_STREAM); the ends are RawFdEnds.
+Channel make_raw_pipe_channel(const Options& options);
+Channel make_raw_uds_channel(const Options& options);
+
+}  // namespace ipc
