@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""Floor check: our transports as multiples of the machine's own floor, in one run.
+
+Runs build/ipcbench twice (or reads the JSON of such runs) and compares 64-byte
+round trips between processes with the floor benchmarks measured in the same
+run, median of the repetitions (5 by default, randomly interleaved):
+
+  --pin=cross  roundtrip/shm-ring-spin      <= 1.5  x floor/cacheline
+  --pin=same   roundtrip/pipe               <= 1.10 x floor/pipe-raw
+               roundtrip/uds                <= 1.10 x floor/uds-raw
+               roundtrip/fifo               <= 1.10 x floor/pipe-raw
+                 (a FIFO is a pipe inside the kernel: same raw loop)
+
+and, without a target, shm-ring (spin then futex), shm-ring-futex and shm-boost
+against the futex floor. Each row also shows the CPU both peers burned per
+round trip (cpu_ns_per_msg). Exit status: 0 if every target passes, 1 if one
+is missed or could not be measured, 2 on bad input.
+
+    scripts/floor_check.py                          # run build/ipcbench
+    scripts/floor_check.py --keep results/floor     # also keep the JSON
+    scripts/floor_check.py --json a.json b.json     # check earlier runs
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+PROG = "floor_check.py"
+TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+class CheckError(Exception):
+    """Bad input: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CheckError(message)
+
+
+class Target:
+    """One comparison: `transport` round trip over `floor`, both under `pin`."""
+
+    def __init__(self, pin, transport, floor, limit, note=""):
+        self.pin = pin
+        self.transport = transport
+        self.floor = floor
+        self.limit = limit  # None: shown, no target
+        self.note = note
+
+
+TARGETS = [
+    Target("cross", "roundtrip/shm-ring-spin/process/size:64",
+           "floor/cacheline/process", 1.5),
+    Target("same", "roundtrip/pipe/process/size:64",
+           "floor/pipe-raw/process/size:64", 1.10),
+    Target("same", "roundtrip/uds/process/size:64",
+           "floor/uds-raw/process/size:64", 1.10),
+    Target("same", "roundtrip/fifo/process/size:64",
+           "floor/pipe-raw/process/size:64", 1.10, "FIFO = pipe in the kernel"),
+    Target("cross", "roundtrip/shm-ring/process/size:64",
+           "floor/cacheline/process", None, "spin, then futex"),
+    Target("cross", "roundtrip/shm-ring-futex/process/size:64",
+           "floor/futex/process", None),
+    Target("same", "roundtrip/shm-ring-futex/process/size:64",
+           "floor/futex/process", None),
+    Target("same", "roundtrip/shm-boost/process/size:64",
+           "floor/futex/process", None, "mutex + condvar per message"),
+    Target("cross", "roundtrip/shm-boost/process/size:64",
+           "floor/futex/process", None, "mutex + condvar per message"),
+]
+
+
+def filters(pin):
+    """The --benchmark_filter regex selecting every name the `pin` run needs."""
+    names = sorted({n for t in TARGETS if t.pin == pin
+                    for n in (t.transport, t.floor)})
+    return "^(" + "|".join(n.replace("+", r"\+") for n in names) + ")/"
+
+
+def run_name(entry):
+    """The benchmark's name without aggregate suffix and real_time component."""
+    name = entry.get("run_name") or entry.get("name", "")
+    parts = name.split("/")
+    if parts and parts[-1] in ("real_time", "manual_time"):
+        parts = parts[:-1]
+    return "/".join(parts)
+
+
+def load(path):
+    """Reads one Google Benchmark JSON file; raises CheckError if unusable."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise CheckError(f"{path}: no such file")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CheckError(f"{path}: cannot read: {e}")
+    except json.JSONDecodeError as e:
+        raise CheckError(f"{path}: not JSON ({e.msg} at line {e.lineno})")
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"),
+                                                     list):
+        raise CheckError(
+            f'{path}: not Google Benchmark JSON (no "benchmarks" list)')
+    context = data.get("context")
+    if not isinstance(context, dict):
+        raise CheckError(f'{path}: not Google Benchmark JSON (no "context")')
+    if context.get("pin") not in ("none", "cross", "same"):
+        raise CheckError(f'{path}: no ipcbench "pin" in the context')
+    return data
+
+
+class Figure:
+    """A benchmark's median real time (ns) and CPU per round trip, or error."""
+
+    def __init__(self, ns=None, cpu_ns=None, reps=0, error=None):
+        self.ns = ns
+        self.cpu_ns = cpu_ns
+        self.reps = reps
+        self.error = error
+
+
+def _number(entry, key):
+    value = entry.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or value < 0 or value == float("inf"):
+        return None
+    return float(value)
+
+
+def figures(data):
+    """Maps run name -> Figure: the median aggregate if present, else the
+    median of the per-repetition entries; errors win over figures."""
+    reps, medians, errors = {}, {}, {}
+    for entry in data["benchmarks"]:
+        if not isinstance(entry, dict):
+            continue
+        name = run_name(entry)
+        if entry.get("error_occurred"):
+            errors[name] = str(entry.get("error_message") or "failed")
+            continue
+        scale = TIME_UNITS.get(entry.get("time_unit", "ns"))
+        real = _number(entry, "real_time")
+        if scale is None or real is None:
+            continue
+        ns = real * scale
+        cpu = _number(entry, "cpu_ns_per_msg")
+        kind = entry.get("run_type", "iteration")
+        if kind == "aggregate":
+            if entry.get("aggregate_name") == "median":
+                medians[name] = (ns, cpu)
+        else:
+            reps.setdefault(name, []).append((ns, cpu))
+    out = {}
+    for name in set(reps) | set(medians):
+        runs = reps.get(name, [])
+        if name in medians:
+            ns, cpu = medians[name]
+        else:
+            ns = statistics.median(r[0] for r in runs)
+            cpus = [r[1] for r in runs if r[1] is not None]
+            cpu = statistics.median(cpus) if cpus else None
+        out[name] = Figure(ns, cpu, len(runs))
+    for name, message in errors.items():
+        out[name] = Figure(error=message)
+    return out
+
+
+class Row:
+    """The outcome of one Target: ratio and verdict."""
+
+    def __init__(self, target, transport, floor):
+        self.target = target
+        self.transport = transport
+        self.floor = floor
+        self.ratio = None
+        self.verdict = "INFO"
+        self.why = ""
+        for label, fig in (("", transport), ("floor: ", floor)):
+            if fig is None:
+                self.verdict = "MISSING"
+                self.why = label + "not in the run"
+                break
+            if fig.error is not None:
+                self.verdict = "ERROR"
+                self.why = label + fig.error
+                break
+        if self.verdict == "INFO":
+            if floor.ns <= 0:
+                self.verdict, self.why = "ERROR", "floor time is zero"
+            else:
+                self.ratio = transport.ns / floor.ns
+                if target.limit is not None:
+                    self.verdict = ("PASS" if self.ratio <= target.limit
+                                    else "MISS")
+
+    @property
+    def counts(self):
+        """Does this row decide the exit status?"""
+        return self.target.limit is not None
+
+
+def compare(runs):
+    """`runs` maps pin -> figures(); returns one Row per Target whose pin was
+    run (a target whose pin is absent is MISSING)."""
+    rows = []
+    for t in TARGETS:
+        figs = runs.get(t.pin)
+        if figs is None:
+            row = Row(t, None, None)
+            row.why = f"no run with --pin={t.pin}"
+        else:
+            row = Row(t, figs.get(t.transport), figs.get(t.floor))
+        rows.append(row)
+    return rows
+
+
+def _ns(value):
+    if value is None:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} ms"
+    if value >= 1e3:
+        return f"{value / 1e3:.2f} us"
+    return f"{value:.0f} ns"
+
+
+def short(name):
+    """roundtrip/pipe/process/size:64 -> pipe; floor/pipe-raw/... -> pipe-raw."""
+    return name.split("/")[1]
+
+
+def render(rows, loads):
+    """The report: one line per row, then the load averages of the runs."""
+    header = (f"{'pin':<6} {'transport':<15} {'floor':<10} {'transport':>10} "
+              f"{'floor':>10} {'ratio':>7} {'target':>7} {'result':<7} "
+              f"{'cpu/rt':>10} {'floor cpu':>10}  note")
+    lines = ["64 B round trips between processes, median of the repetitions",
+             header, "-" * len(header)]
+    for r in rows:
+        t = r.target
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
+        limit = f"{t.limit:.2f}x" if t.limit is not None else "-"
+        tr_ns = r.transport.ns if r.transport and r.transport.error is None \
+            else None
+        fl_ns = r.floor.ns if r.floor and r.floor.error is None else None
+        tr_cpu = r.transport.cpu_ns if r.transport else None
+        fl_cpu = r.floor.cpu_ns if r.floor else None
+        note = r.why or t.note
+        lines.append(
+            f"{t.pin:<6} {short(t.transport):<15} {short(t.floor):<10} "
+            f"{_ns(tr_ns):>10} {_ns(fl_ns):>10} {ratio:>7} {limit:>7} "
+            f"{r.verdict:<7} {_ns(tr_cpu):>10} {_ns(fl_cpu):>10}  {note}")
+    for pin, load_avg in loads:
+        text = " ".join(f"{x:.2f}" for x in load_avg) if load_avg else "?"
+        lines.append(f"load average when the --pin={pin} run started: {text}")
+    passed = sum(r.verdict == "PASS" for r in rows if r.counts)
+    total = sum(1 for r in rows if r.counts)
+    lines.append(f"{passed} of {total} targets met")
+    return "\n".join(lines) + "\n"
+
+
+def build_parser():
+    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--binary", default="build/ipcbench",
+                   help="the ipcbench binary to run (default build/ipcbench)")
+    p.add_argument("--json", nargs="+", metavar="FILE",
+                   help="check these results instead of running (one file "
+                        "per --pin, told apart by their context)")
+    p.add_argument("--repetitions", type=int, default=5,
+                   help="repetitions per benchmark (default 5)")
+    p.add_argument("--min-time", type=float, default=0.5,
+                   help="--benchmark_min_time per repetition (default 0.5)")
+    p.add_argument("--keep", metavar="PREFIX",
+                   help="keep the runs as PREFIX-cross.json, PREFIX-same.json")
+    return p
+
+
+def run_binary(binary, pin, repetitions, min_time, out):
+    """Runs one pinned run into `out` (JSON); its console goes to stderr."""
+    cmd = [binary, f"--pin={pin}", f"--benchmark_filter={filters(pin)}",
+           f"--benchmark_repetitions={repetitions}",
+           "--benchmark_enable_random_interleaving=true",
+           f"--benchmark_min_time={min_time}",
+           f"--benchmark_out={out}", "--benchmark_out_format=json"]
+    try:
+        proc = subprocess.run(cmd, stdout=sys.stderr)
+    except OSError as e:
+        raise CheckError(f"{binary}: cannot run: {e.strerror}")
+    if proc.returncode != 0:
+        raise CheckError(f"{binary} --pin={pin} exited with status "
+                         f"{proc.returncode}")
+
+
+def keep(outs, prefix):
+    """Copies each pin's JSON to PREFIX-<pin>.json, all or none."""
+    done = []
+    try:
+        for pin, path in outs.items():
+            dest = f"{prefix}-{pin}.json"
+            with open(path) as src, open(dest + ".part", "w") as dst:
+                dst.write(src.read())
+            done.append(dest)
+        for dest in done:
+            os.replace(dest + ".part", dest)
+    except OSError as e:
+        for pin in outs:
+            part = f"{prefix}-{pin}.json.part"
+            if os.path.exists(part):
+                os.remove(part)
+        raise CheckError(f"cannot keep the results as {prefix}-*.json: "
+                         f"{e.strerror}")
+
+
+def main(argv=None):
+    try:
+        args = build_parser().parse_args(argv)
+        if not 1 <= args.repetitions <= 100:
+            raise CheckError("--repetitions wants 1 to 100")
+        if not 0 < args.min_time <= 60:
+            raise CheckError("--min-time wants a number of seconds in (0, 60]")
+        runs, loads = {}, []
+        if args.json:
+            for path in args.json:
+                data = load(path)
+                pin = data["context"]["pin"]
+                if pin in runs:
+                    raise CheckError(f"{path}: a second run with --pin={pin}")
+                runs[pin] = figures(data)
+                loads.append((pin, data["context"].get("load_avg")))
+        else:
+            with tempfile.TemporaryDirectory(prefix="floor_check-") as tmp:
+                outs = {}
+                for pin in ("cross", "same"):
+                    outs[pin] = os.path.join(tmp, f"{pin}.json")
+                    run_binary(args.binary, pin, args.repetitions,
+                               args.min_time, outs[pin])
+                    data = load(outs[pin])
+                    runs[pin] = figures(data)
+                    loads.append((pin, data["context"].get("load_avg")))
+                if args.keep:
+                    keep(outs, args.keep)
+        rows = compare(runs)
+        sys.stdout.write(render(rows, loads))
+        return 0 if all(r.verdict == "PASS" for r in rows if r.counts) else 1
+    except CheckError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
