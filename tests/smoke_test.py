@@ -13,9 +13,14 @@ import unittest
 
 BINARY = None
 
-TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-ring", "queue"]
+TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-ring",
+              "shm-ring-spin", "shm-ring-futex", "queue"]
 THREAD_ONLY = {"queue"}
-SIZES = [16, 256, 4096, 65536]
+SIZES = [16, 64, 256, 4096, 65536]
+FLOORS = ["floor/cacheline/{ctx}", "floor/futex/{ctx}", "floor/pipe-raw/{ctx}/size:64",
+          "floor/uds-raw/{ctx}/size:64"]
+MEMCPY_SIZES = [64, 4096, 65536, 1048576]
+PERCENTILES = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 
 
 def expected_names():
@@ -24,6 +29,11 @@ def expected_names():
         for ctx in ["thread"] if t in THREAD_ONLY else ["thread", "process"]:
             for size in SIZES:
                 names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
+    for ctx in ["thread", "process"]:
+        for floor in FLOORS:
+            names.add(floor.format(ctx=ctx) + "/real_time")
+    for size in MEMCPY_SIZES:
+        names.add(f"floor/memcpy/thread/size:{size}/real_time")
     return names
 
 
@@ -55,8 +65,19 @@ class QuickRunTest(unittest.TestCase):
         for name, b in by_name.items():
             self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
             self.assertGreater(b["items_per_second"], 0, name)
-            self.assertGreater(b["bytes_per_second"], 0, name)
+            if not name.startswith(("floor/cacheline/", "floor/futex/")):
+                self.assertGreater(b["bytes_per_second"], 0, name)
             self.assertGreater(b["iterations"], 0, name)
+
+    def test_round_trips_report_percentiles_and_cpu(self):
+        for b in self.data["benchmarks"]:
+            name = b["name"]
+            if name.startswith("roundtrip/"):
+                values = [b[k] for k in PERCENTILES]
+                self.assertGreater(values[0], 0, name)
+                self.assertEqual(values, sorted(values), name)
+            if not name.startswith("floor/memcpy/"):
+                self.assertGreater(b["cpu_ns_per_msg"], 0, name)
 
     def test_context_names_machine_and_build(self):
         ctx = self.data["context"]
@@ -88,6 +109,9 @@ class BadInputTest(unittest.TestCase):
     def test_unknown_context(self):
         self.check_usage_error(["--contexts=fibre"], "unknown context 'fibre'")
 
+    def test_bad_pin(self):
+        self.check_usage_error(["--pin=both"], "unknown --pin 'both' (known: none, cross, same)")
+
     def test_bad_timeout(self):
         for value in ["0", "-5", "abc", "99999999999"]:
             self.check_usage_error([f"--timeout={value}"], "--timeout wants a whole number")
@@ -97,6 +121,26 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0)
         for t in TRANSPORTS:
             self.assertIn(t, proc.stdout)
+
+
+class PinTest(unittest.TestCase):
+    def test_pin_is_in_the_context_and_spinners_are_skipped_on_one_cpu(self):
+        proc = run("--quick", "--pin", "same", "--contexts=process",
+                   "--benchmark_filter=(shm-ring-spin|pipe)/process/size:64/|floor/cacheline",
+                   "--benchmark_format=json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        data = json.loads(proc.stdout)
+        self.assertEqual(data["context"]["pin"], "same")
+        by_name = {b["name"]: b for b in data["benchmarks"]}
+        self.assertEqual(set(by_name), {"roundtrip/pipe/process/size:64/real_time",
+                                        "roundtrip/shm-ring-spin/process/size:64/real_time",
+                                        "floor/cacheline/process/real_time"})
+        self.assertFalse(by_name["roundtrip/pipe/process/size:64/real_time"]
+                         .get("error_occurred"))
+        for name in ["roundtrip/shm-ring-spin/process/size:64/real_time",
+                     "floor/cacheline/process/real_time"]:
+            self.assertTrue(by_name[name].get("error_occurred"), name)
+            self.assertIn("not measured with --pin same", by_name[name]["error_message"])
 
 
 class FilterTest(unittest.TestCase):
