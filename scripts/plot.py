@@ -148,6 +148,7 @@ class Dataset:
     points: dict          # Key -> Point
     warnings: list
     ignored: list         # run names of unknown scenarios
+    errored: list = dataclasses.field(default_factory=list)  # (Key, message)
 
     def select(self, scenario, **match):
         out = [p for k, p in self.points.items() if k.scenario == scenario
@@ -314,6 +315,7 @@ def parse_results(doc, path, label=None, spread="minmax"):
                          f" {', '.join(SCENARIOS)})")
     points = {}
     errors = []
+    errored = []
     for key, (run_name, entries) in groups.items():
         metric = metric_of(key)
         iters = [e for e in entries if e.get("run_type", "iteration")
@@ -328,6 +330,8 @@ def parse_results(doc, path, label=None, spread="minmax"):
                 if good else "errored"
             warnings.append(f"{run_name}: {what}, left out: {msg}")
             errors.append(f"{run_name}: {msg}")
+            if not good:
+                errored.append((key, msg))
         values, counters = [], {}
         for e in good:
             try:
@@ -361,7 +365,7 @@ def parse_results(doc, path, label=None, spread="minmax"):
     context = doc.get("context") if isinstance(doc.get("context"), dict) \
         else {}
     return Dataset(str(path), label or default_label(path, context), context,
-                   points, warnings, ignored)
+                   points, warnings, ignored, errored)
 
 
 def default_label(path, context):
@@ -382,7 +386,8 @@ def merge_datasets(datasets):
             points[key] = point
     return Dataset(" + ".join(d.path for d in datasets),
                    " + ".join(d.label for d in datasets), first.context,
-                   points, warnings, [])
+                   points, warnings, [], [e for d in datasets
+                                          for e in d.errored])
 
 
 # ------------------------------------------------------------ formatting
@@ -396,31 +401,39 @@ def fmt_num(value, digits=3):
     return f"{value:.{decimals}f}"
 
 
-def _scaled(value, steps, digits, trim):
+SECOND_STEPS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+SIZE_STEPS = ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B"))
+SI_STEPS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+BPS_STEPS = ((1e12, "TB/s"), (1e9, "GB/s"), (1e6, "MB/s"), (1e3, "kB/s"),
+             (1.0, "B/s"))
+
+
+def _step(value, steps, digits=3):
+    """The (factor, unit) that shows value with 1-3 digits before the point.
+    Decided on the rounded value, so 999.7 ns becomes 1.00 µs."""
     for factor, unit in steps:
-        if abs(value) >= factor * 0.9995:
-            v = value / factor
-            break
-    else:
-        factor, unit = steps[-1]
-        v = value / factor
+        if abs(float(f"{value / factor:.{digits}g}")) >= 1:
+            return factor, unit
+    return steps[-1]
+
+
+def _scaled(value, steps, digits, trim):
+    factor, unit = _step(value, steps, digits)
+    v = value / factor
     text = f"{v:g}" if trim else fmt_num(v, digits)
     return f"{text} {unit}".rstrip()
 
 
 def fmt_seconds(seconds, digits=3, trim=False):
-    return _scaled(seconds, ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"),
-                             (1e-9, "ns")), digits, trim)
+    return _scaled(seconds, SECOND_STEPS, digits, trim)
 
 
 def fmt_size(nbytes, trim=True):
-    return _scaled(nbytes, ((1 << 30, "GiB"), (1 << 20, "MiB"),
-                            (1 << 10, "KiB"), (1, "B")), 3, trim)
+    return _scaled(nbytes, SIZE_STEPS, 3, trim)
 
 
 def fmt_si(value, unit="", digits=3, trim=False):
-    text = _scaled(value, ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"),
-                           (1.0, "")), digits, trim)
+    text = _scaled(value, SI_STEPS, digits, trim)
     return (text.replace(" ", "") + " " + unit).strip() if unit else \
         text.replace(" ", "")
 
@@ -435,9 +448,7 @@ def fmt_value(point_or_value, metric, digits=3):
 
 
 def _bps(value, digits=3, trim=False):
-    text = _scaled(value, ((1e12, "TB/s"), (1e9, "GB/s"), (1e6, "MB/s"),
-                           (1e3, "kB/s"), (1.0, "B/s")), digits, trim)
-    return text
+    return _scaled(value, BPS_STEPS, digits, trim)
 
 
 def fmt_spread(point):
@@ -448,7 +459,10 @@ def fmt_spread(point):
 
 
 def fmt_ratio(ratio):
-    return f"{ratio:.2g}x" if ratio < 10 else f"{ratio:.0f}x"
+    """1.04x, 9.3x, 331x: enough digits to tell a 4% change."""
+    if ratio < 2:
+        return f"{ratio:.2f}x"
+    return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
 
 
 def speedup(a, b):
@@ -491,22 +505,23 @@ def context_footer(ds):
 # ------------------------------------------------------------ chart helpers
 
 def nice_log_ticks(lo, hi):
-    """Tick positions for a log axis from lo to hi (1-2-5 if it is short)."""
+    """Tick positions for a log axis from lo to hi: decades on a long axis,
+    1-3, 1-2-5 or finer steps on a short one; at most about 8 ticks."""
     lo, hi = min(lo, hi), max(lo, hi)
     span = math.log10(hi / lo) if lo > 0 else 0
-    for mults in ((1,), (1, 3), (1, 2, 5), (1, 1.5, 2, 3, 5, 7)):
-        if span > 3 and len(mults) > 1:
-            break
-        ticks = [m * 10.0 ** e
-                 for e in range(math.floor(math.log10(lo)) - 1,
-                                math.ceil(math.log10(hi)) + 1)
-                 for m in mults if lo <= m * 10.0 ** e <= hi]
-        if len(ticks) >= 3 or (span > 3 and len(ticks) >= 2):
-            break
-    if span > 6:        # at most about 7 labels
-        step = math.ceil(len(ticks) / 7)
-        ticks = ticks[::step]
-    return ticks
+    fine = (1, 1.5, 2, 3, 5, 7)
+    mults = (1,) if span > 4 else (1, 3) if span > 1.5 else \
+        (1, 2, 5) if span > 0.7 else fine
+
+    def between(ms):
+        return [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1,
+                                             math.ceil(math.log10(hi)) + 1)
+                for m in ms if lo <= m * 10.0 ** e <= hi]
+    ticks = between(mults)
+    if len(ticks) < 2:
+        ticks = between(fine)
+    step = math.ceil(len(ticks) / 8)
+    return ticks[::step]
 
 
 def set_log_axis(ax, axis, values, formatter, pad=1.5):
@@ -564,7 +579,10 @@ def finish(fig, axes, title, ds, handles=None, labels=None, legend_title=None):
         axes[-1].legend(handles, labels, loc="upper left",
                         bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
                         frameon=False, title=legend_title, fontsize=9)
-    fig.supxlabel(context_footer(ds), fontsize=7, color="#555555")
+    several = isinstance(ds, list)
+    footer = "\n".join(f"{d.label}: {context_footer(d)}" for d in ds) \
+        if several else context_footer(ds)
+    fig.supxlabel(footer, fontsize=7, color="#555555")
     return fig
 
 
@@ -860,22 +878,24 @@ def plot_startup(ds):
                   handles, labels, "context" if handles else None)
 
 
-def plot_compare(datasets, scenario, keys):
-    """Side-by-side bars of the same benchmarks from several files,
-    each later file's ratio to the first annotated."""
+COMPARE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2")
+
+
+def compare_panel(ax, datasets, keys, rows, metric):
+    """Horizontal bars per row (one per file) with each ratio to file 0."""
     base = datasets[0]
-    metric = base.points[keys[0]].metric
-    rows = len(keys)
     nfiles = len(datasets)
-    fig, axes = new_figure(10.0, 1.6 + rows * (0.18 + 0.14 * nfiles))
-    ax = axes[0]
     height = 0.8 / nfiles
-    colours = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2")
     values = []
+    for ri, key in enumerate(keys):
+        if key is None:
+            ax.annotate("no data (errored or not run)", (0.01, ri),
+                        xycoords=("axes fraction", "data"), va="center",
+                        fontsize=7, color="#777777")
     for fi, ds in enumerate(datasets):
         ys, meds, errs = [], [], [[], []]
         for ri, key in enumerate(keys):
-            p = ds.points.get(key)
+            p = ds.points.get(key) if key else None
             if p is None:
                 continue
             y = ri - 0.4 + height * (fi + 0.5)
@@ -893,24 +913,61 @@ def plot_compare(datasets, scenario, keys):
                             fontsize=7, color="#1a7f37" if r >= 1.05 else
                             "#b42318" if r <= 1 / 1.05 else "#555555")
         ax.barh(ys, meds, height * 0.9, xerr=errs, capsize=2,
-                color=colours[fi % len(colours)], label=ds.label,
-                error_kw={"elinewidth": 0.8})
+                color=COMPARE_COLOURS[fi % len(COMPARE_COLOURS)],
+                label=ds.label, error_kw={"elinewidth": 0.8})
     formatter = {"latency": tick_seconds, "bytes": tick_bps}.get(metric,
                                                                  tick_si)
     set_log_axis(ax, "x", values, formatter, pad=1.3)
     lo, hi = ax.get_xlim()
-    ax.set_xlim(lo, hi * (hi / lo) ** 0.2)     # room for the ratio text
-    ax.set_yticks(range(rows))
-    ax.set_yticklabels([k.label() for k in keys], fontsize=8)
-    ax.invert_yaxis()
-    what = {"latency": "time (lower is better)",
-            "bytes": "bytes/s (higher is better)"}.get(
-        metric, f"{metric} (higher is better)")
-    ax.set_xlabel(what + ", log")
-    h, lab = ax.get_legend_handles_labels()
+    ax.set_xlim(lo, hi * (hi / lo) ** 0.25)     # room for the ratio text
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel({"latency": "time (lower is better), log",
+                   "bytes": "bytes/s (higher is better), log"}.get(
+                       metric, f"{metric} (higher is better), log"),
+                  fontsize=9)
+
+
+def plot_compare(datasets, scenario, keys):
+    """Side-by-side bars of the same benchmarks from several files, each
+    later file's ratio to the first annotated. Many rows with several sizes
+    become one panel per size."""
+    from matplotlib.figure import Figure
+    base = datasets[0]
+    metric = base.points[keys[0]].metric
+    params = sorted({k.param for k in keys})
+    per_row = 0.12 + 0.13 * len(datasets)
+    if len(params) > 1 and len(keys) > 12:
+        rows = []
+        for k in keys:
+            r = (k.subject, k.context, k.extra)
+            if r not in rows:
+                rows.append(r)
+        index = {(k.subject, k.context, k.extra, k.param): k for k in keys}
+        ncols = 2
+        nrows = math.ceil(len(params) / ncols)
+        fig = Figure(figsize=(13.0, 1.2 + nrows * (0.9 + len(rows) *
+                                                   per_row)),
+                     layout="constrained")
+        axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
+        for ax, q in zip(axes, params):
+            compare_panel(ax, datasets, [index.get(r + (q,)) for r in rows],
+                          [" ".join(x for x in r if x) for r in rows], metric)
+            ax.set_title(param_text(Key(scenario, "", "", q)), fontsize=10)
+        for ax in axes[len(params):]:
+            ax.set_visible(False)
+        axes = axes[:len(params)]
+    else:
+        fig = Figure(figsize=(10.0, 1.6 + len(keys) * per_row),
+                     layout="constrained")
+        axes = [fig.subplots()]
+        compare_panel(axes[0], datasets, keys, [k.label() for k in keys],
+                      metric)
+    h, lab = axes[0].get_legend_handles_labels()
     return finish(fig, axes, f"Comparison: {SCENARIO_TITLES[scenario]} "
-                  f"({' vs '.join(d.label for d in datasets)})", base, h,
-                  lab, "file")
+                  f"({' vs '.join(d.label for d in datasets)})", datasets,
+                  h, lab, "file")
 
 
 # ------------------------------------------------------------ the report
@@ -943,20 +1000,61 @@ class ReportInput:
     notes: list           # "skipped ..." messages for stdout
 
 
-def point_table(points, param_header="size"):
-    has_p99 = any("p99_ns" in p.counters for p in points)
-    headers = ["benchmark", "context", param_header, "median",
-               "spread", "n"] + (["p99 (median)"] if has_p99 else [])
-    rows = []
+def fmt_cell(point):
+    """'65.7 µs (63.7-84.1)': median, and the spread in the median's unit."""
+    text = fmt_value(point, point.metric)
+    if point.n < 2 or point.source == "median aggregate":
+        return text
+    steps = {"latency": SECOND_STEPS, "bytes": BPS_STEPS}.get(point.metric,
+                                                              SI_STEPS)
+    factor, _ = _step(point.median, steps)
+    lo, hi = (fmt_num(v / factor) for v in (point.lo, point.hi))
+    return f"{text} ({lo}-{hi})"
+
+
+def point_table(points, param_header="size", counter=None):
+    """Rows: subject and context; columns: the parameter (size, readers).
+
+    counter: show that per-repetition counter's median instead of the
+    metric (e.g. "p99_ns")."""
+    params = sorted({p.key.param for p in points})
+    rows = {}
     for p in points:
-        row = [p.key.subject, p.key.context,
-               param_text(p.key) if p.key.param >= 0 else "-",
-               fmt_value(p, p.metric), fmt_spread(p), str(p.n)]
-        if has_p99:
-            row.append(fmt_seconds(p.counters["p99_ns"] * 1e-9)
-                       if "p99_ns" in p.counters else "-")
-        rows.append(row)
-    return Table(headers, rows)
+        rows.setdefault((p.key.subject, p.key.context, p.key.extra), {})[
+            p.key.param] = p
+    headers = ["benchmark", "context"] + (
+        [param_text(Key(points[0].key.scenario, "", "", q)) for q in params]
+        if params != [-1] else ["median (min-max)"])
+    out = []
+    for (subject, context, extra), cells in rows.items():
+        row = [subject + (f" {extra}" if extra else ""), context]
+        for q in params:
+            p = cells.get(q)
+            if p is None:
+                row.append("-")
+            elif counter:
+                v = p.counters.get(counter)
+                row.append(fmt_seconds(v * 1e-9) if v else "-")
+            else:
+                row.append(fmt_cell(p))
+        out.append(row)
+    ns = sorted({p.n for p in points})
+    what = f"{counter[:-3]} latency (median over repetitions)" if counter \
+        else "Median (min-max over repetitions)" if ns != [1] else "Value"
+    if params != [-1]:
+        what += f" by {param_header}"
+    return Table(headers, out,
+                 f"{what}; n = {', '.join(map(str, ns))} per cell.")
+
+
+def errored_note(ds, scenario):
+    bad = [(k, m) for k, m in ds.errored if k.scenario == scenario]
+    if not bad:
+        return []
+    return ["Left out because they errored: " + "; ".join(
+        f"`{k.subject} {k.context}" + (f" {param_text(k)}`"
+                                       if k.param >= 0 else "`") +
+        f" ({m})" for k, m in bad) + "."]
 
 
 def spread_note(points):
@@ -977,8 +1075,8 @@ def extremes_sentence(pts, what, where):
     r = speedup(worst, best)
     return (f"{best.key.subject} {what} is {fmt_ratio(r)} "
             f"{'faster' if best.metric == 'latency' else 'higher'} than "
-            f"{worst.key.subject} {where} ({fmt_value(best, best.metric)} vs "
-            f"{fmt_value(worst, worst.metric)}).")
+            f"{worst.key.subject} {where}: {fmt_value(best, best.metric)} vs "
+            f"{fmt_value(worst, worst.metric)}.")
 
 
 def section_context(inp):
@@ -1018,17 +1116,19 @@ def section_roundtrip(inp):
         s = extremes_sentence([p for p in pts if p.key.param == size and
                                p.key.context == ctx and not
                                p.key.subject.startswith("py-")],
-                              "round trip", f"at {fmt_size(size)}, {ctx} "
-                              "context")
+                              "round trip", f"at {fmt_size(size)} in the "
+                              f"{ctx} context")
         if s:
             lines.append("- " + s)
     caption = ("Round-trip latency (one message there and back, in "
                "microseconds on a log scale) against message size, one line "
                "per transport, one panel per context. " + spread_note(pts))
-    return Section("Round-trip latency", [FigureBlock(
-        "roundtrip_latency", fig, caption)] + (["\n".join(lines)] if lines
-                                               else []) +
-        [point_table(pts)])
+    blocks = [FigureBlock("roundtrip_latency", fig, caption)]
+    blocks += ["\n".join(lines)] if lines else []
+    blocks += errored_note(ds, "roundtrip") + [point_table(pts)]
+    if any("p99_ns" in p.counters for p in pts):
+        blocks.append(point_table(pts, counter="p99_ns"))
+    return Section("Round-trip latency", blocks)
 
 
 def section_processing(inp):
@@ -1101,8 +1201,8 @@ def section_throughput(inp):
                "the dashed line is memcpy in one thread, the upper bound. "
                + spread_note(pts))
     return Section("Streaming throughput", [
-        FigureBlock("throughput", fig, caption), "\n".join(lines),
-        point_table(pts)])
+        FigureBlock("throughput", fig, caption), "\n".join(lines)] +
+        errored_note(ds, "throughput") + [point_table(pts)])
 
 
 def section_dict(inp):
@@ -1119,22 +1219,17 @@ def section_dict(inp):
         worst = min(one, key=lambda p: p.median)
         lines.append(f"With {param_text(best.key)}, {best.key.subject} "
                      f"({best.key.context}) does {fmt_value(best, best.metric)}"
-                     f", {fmt_ratio(best.median / worst.median)} the "
-                     f"{worst.key.subject} ({worst.key.context}) rate of "
+                     f", {fmt_ratio(best.median / worst.median)} the rate of "
+                     f"{worst.key.subject} ({worst.key.context}), "
                      f"{fmt_value(worst, worst.metric)}.")
     caption = ("Lookups per second in a shared dictionary, all readers "
                "together, per kind (a plain map, a mutex-guarded map, shared "
                "memory, manager processes over each transport) and number of "
                "readers; the log scale lets a local map and a manager dict "
                "share one chart. " + spread_note(pts))
-    table = point_table(pts, "readers")
-    if any("lookups_per_reader" in p.counters for p in pts):
-        table.headers.append("per reader")
-        for row, p in zip(table.rows, pts):
-            v = p.counters.get("lookups_per_reader")
-            row.append(fmt_si(v, "lookups/s") if v else "-")
     return Section("Shared dict", [FigureBlock("dict_lookups", fig, caption)]
-                   + lines + [table])
+                   + lines + errored_note(ds, "dict") +
+                   [point_table(pts, "readers")])
 
 
 def section_connection(inp):
@@ -1144,6 +1239,7 @@ def section_connection(inp):
                           "throughput per address family (higher is better)",
                           legend="family")
     stream = ds.select("connection")
+    lines = []
     if fig is not None:
         blocks.append(FigureBlock(
             "connection_throughput", fig,
@@ -1154,10 +1250,13 @@ def section_connection(inp):
         for ctx in contexts_of(stream):
             s = extremes_sentence([p for p in stream if p.key.param == size
                                    and p.key.context == ctx], "throughput",
-                                  f"at {fmt_size(size)}, {ctx} context")
+                                  f"at {fmt_size(size)} in the {ctx} "
+                                  "context")
             if s:
-                blocks.append("- " + s)
-        blocks.append(point_table(stream))
+                lines.append("- " + s)
+        blocks.append("\n".join(lines))
+        lines = []
+        blocks += errored_note(ds, "connection") + [point_table(stream)]
     else:
         inp.notes.append("skipped: Listener/Client throughput chart (no "
                          "connection benchmarks)")
@@ -1173,11 +1272,17 @@ def section_connection(inp):
         for pts, what in ((setup, "set-up rate"), (rt, "round trip")):
             for ctx in contexts_of(pts):
                 s = extremes_sentence([p for p in pts if p.key.context == ctx],
-                                      what, f"({ctx} context)")
+                                      what, f"in the {ctx} context")
                 if s:
-                    blocks.append("- " + s)
-        if setup or rt:
-            blocks.append(point_table(setup + rt))
+                    lines.append("- " + s)
+        blocks.append("\n".join(lines))
+        for scenario, pts in (("connection-setup", setup),
+                              ("connection-roundtrip", rt)):
+            if pts:
+                blocks += errored_note(ds, scenario)
+                t = point_table(pts)
+                t.caption = SCENARIO_TITLES[scenario] + ". " + t.caption
+                blocks.append(t)
     else:
         inp.notes.append("skipped: Listener/Client set-up chart (no "
                          "connection-setup or connection-roundtrip "
@@ -1198,7 +1303,10 @@ def section_floor(inp):
             "(a cache line bounced between cores, a futex wake, raw pipe and "
             "socket calls), the floor under every transport. "
             + spread_note(pts)))
-    return Section("The floor", blocks + [point_table(pts)])
+    return Section("The floor", blocks + errored_note(ds, "floor") +
+                   [point_table([p for p in pts if p.metric == m])
+                    for m in ("latency", "bytes")
+                    if any(p.metric == m for p in pts)])
 
 
 def section_startup(inp):
@@ -1211,7 +1319,14 @@ def section_startup(inp):
                "parent's memory. " + spread_note(pts))
     return Section("Start-up", [FigureBlock("startup", plot_startup(ds),
                                             caption),
-                                point_table(pts, "parameter")])
+                                point_table([p for p in pts
+                                             if p.key.param < 0]) if any(
+                                    p.key.param < 0 for p in pts) else "",
+                                point_table([p for p in pts
+                                             if p.key.param >= 0],
+                                            "parent RSS")
+                                if any(p.key.param >= 0 for p in pts)
+                                else ""])
 
 
 def section_compare(inp):
@@ -1292,8 +1407,9 @@ def render_markdown(sections, title):
                 out += [f"![{b.name}]({b.name}.png)", "",
                         f"*{b.caption}* ([SVG]({b.name}.svg))", ""]
             elif isinstance(b, Table):
-                out += [md_table(b), ""]
-            else:
+                out += ([f"**{b.caption}**", ""] if b.caption else []) + \
+                    [md_table(b), ""]
+            elif b:
                 out += [str(b), ""]
     return "\n".join(out)
 
@@ -1328,13 +1444,15 @@ def render_html(sections, title, png_dir):
                            f'src="data:image/png;base64,{data}"><figcaption>'
                            f"{md_inline(b.caption)}</figcaption></figure>")
             elif isinstance(b, Table):
-                out.append("<table><tr>" + "".join(
+                out.append("<table>" + (f"<caption>{md_inline(b.caption)}"
+                                        "</caption>" if b.caption else "") +
+                           "<tr>" + "".join(
                     f"<th>{html.escape(str(h))}</th>" for h in b.headers) +
                     "</tr>")
                 out += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>"
                                          for c in r) + "</tr>" for r in b.rows]
                 out.append("</table>")
-            else:
+            elif b:
                 items = [ln[2:] for ln in str(b).splitlines()
                          if ln.startswith("- ")]
                 if items and len(items) == len(str(b).splitlines()):
