@@ -502,7 +502,7 @@ def context_footer(ds):
 
 # ------------------------------------------------------------ chart helpers
 
-def nice_log_ticks(lo, hi):
+def nice_log_ticks(lo, hi, max_ticks=8):
     """Tick positions for a log axis from lo to hi: decades on a long axis,
     1-3, 1-2-5 or finer steps on a short one; at most about 8 ticks."""
     lo, hi = min(lo, hi), max(lo, hi)
@@ -518,15 +518,15 @@ def nice_log_ticks(lo, hi):
     ticks = between(mults)
     if len(ticks) < 2:
         ticks = between(fine)
-    step = math.ceil(len(ticks) / 8)
+    step = math.ceil(len(ticks) / max_ticks)
     return ticks[::step]
 
 
-def set_log_axis(ax, axis, values, formatter, pad=1.5):
+def set_log_axis(ax, axis, values, formatter, pad=1.5, max_ticks=8):
     """Log scale with labelled ticks chosen for the data range."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
     lo, hi = min(values) / pad, max(values) * pad
-    ticks = nice_log_ticks(lo, hi)
+    ticks = nice_log_ticks(lo, hi, max_ticks)
     getattr(ax, f"set_{axis}scale")("log")
     getattr(ax, f"set_{axis}lim")(lo, hi)
     a = getattr(ax, f"{axis}axis")
@@ -565,18 +565,24 @@ def new_figure(width, height, ncols=1, sharey=False):
     return fig, list(axes)
 
 
-def finish(fig, axes, title, ds, handles=None, labels=None, legend_title=None):
-    """Title, one legend outside the last axes, and the context footer."""
+def finish(fig, axes, title, ds, handles=None, labels=None, legend_title=None,
+           legend_ax=None):
+    """Title, one legend outside the last axes (or inside legend_ax, an
+    empty grid cell), and the context footer (ds: one Dataset or a list)."""
     fig.suptitle(title, fontsize=13, fontweight="bold")
     for ax in axes:     # after the axes are set up: set_xscale resets grids
         ax.grid(True, which="major", color="#b0b0b0", alpha=0.35,
                 linewidth=0.8)
         ax.grid(False, which="minor")
         ax.set_axisbelow(True)
-    if handles:
+    if handles and legend_ax is not None:
+        legend_ax.legend(handles, labels, loc="center", frameon=False,
+                         title=legend_title, fontsize=10)
+    elif handles:
         axes[-1].legend(handles, labels, loc="upper left",
                         bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
                         frameon=False, title=legend_title, fontsize=9)
+    fig.get_layout_engine().set(w_pad=0.12, h_pad=0.1)   # inches of margin
     several = isinstance(ds, list)
     footer = "\n".join(f"{d.label}: {context_footer(d)}" for d in ds) \
         if several else context_footer(ds)
@@ -715,8 +721,8 @@ def plot_processing(ds, size):
     labels = []
     for s in subjects:
         t, p = index.get((s, "thread")), index.get((s, "process"))
-        ratio = f"\nprocess/thread\n{p.median / t.median:.2g}x" if t and p \
-            else ""
+        ratio = f"\nprocess/thread\n{fmt_ratio(p.median / t.median)}" \
+            if t and p else ""
         labels.append(s + ratio)
     ax.set_xticklabels(labels, fontsize=8)
     bar_log_axis(ax, pts, tick_seconds)
@@ -903,19 +909,22 @@ def compare_panel(ax, datasets, keys, rows, metric):
             errs[1].append(p.hi - p.median)
             values += [p.lo, p.hi]
             if fi > 0:
-                r = speedup(base.points[key], p)
+                b = base.points[key]
+                r = speedup(b, p)
                 text = f"{fmt_ratio(r)} faster" if r >= 1 else \
                     f"{fmt_ratio(1 / r)} slower"
+                # Colour only a difference the spreads do not explain.
+                apart = p.lo > b.hi or p.hi < b.lo
                 ax.annotate(text, (p.hi, y), xytext=(4, 0),
                             textcoords="offset points", va="center",
-                            fontsize=7, color="#1a7f37" if r >= 1.05 else
-                            "#b42318" if r <= 1 / 1.05 else "#555555")
+                            fontsize=7, color="#555555" if not apart else
+                            "#1a7f37" if r > 1 else "#b42318")
         ax.barh(ys, meds, height * 0.9, xerr=errs, capsize=2,
                 color=COMPARE_COLOURS[fi % len(COMPARE_COLOURS)],
                 label=ds.label, error_kw={"elinewidth": 0.8})
     formatter = {"latency": tick_seconds, "bytes": tick_bps}.get(metric,
                                                                  tick_si)
-    set_log_axis(ax, "x", values, formatter, pad=1.3)
+    set_log_axis(ax, "x", values, formatter, pad=1.3, max_ticks=5)
     lo, hi = ax.get_xlim()
     ax.set_xlim(lo, hi * (hi / lo) ** 0.25)     # room for the ratio text
     ax.set_yticks(range(len(rows)))
@@ -953,19 +962,28 @@ def plot_compare(datasets, scenario, keys):
             compare_panel(ax, datasets, [index.get(r + (q,)) for r in rows],
                           [" ".join(x for x in r if x) for r in rows], metric)
             ax.set_title(param_text(Key(scenario, "", "", q)), fontsize=10)
-        for ax in axes[len(params):]:
-            ax.set_visible(False)
-        axes = axes[:len(params)]
+        spare = axes[len(params):]
+        for ax in spare:
+            ax.axis("off")
+        legend_ax = spare[0] if spare else None
+        # no spare cell: the legend goes right of the top-right panel
+        axes = axes[:len(params)] if spare else axes[:ncols]
     else:
         fig = Figure(figsize=(10.0, 1.6 + len(keys) * per_row),
                      layout="constrained")
         axes = [fig.subplots()]
+        legend_ax = None
         compare_panel(axes[0], datasets, keys, [k.label() for k in keys],
                       metric)
     h, lab = axes[0].get_legend_handles_labels()
-    return finish(fig, axes, f"Comparison: {SCENARIO_TITLES[scenario]} "
-                  f"({' vs '.join(d.label for d in datasets)})", datasets,
-                  h, lab, "file")
+    finish(fig, axes, f"Comparison: {SCENARIO_TITLES[scenario]} "
+           f"({' vs '.join(d.label for d in datasets)})", datasets, h, lab,
+           "file", legend_ax)
+    for ax in fig.axes:     # finish() gridded only the axes it was given
+        if ax.axison:
+            ax.grid(True, which="major", color="#b0b0b0", alpha=0.35,
+                    linewidth=0.8)
+    return fig
 
 
 # ------------------------------------------------------------ the report
@@ -1091,6 +1109,14 @@ def section_context(inp):
                or None),
               ("result schema", c.get("ipcbench_schema")),
               ("source", ds.path)]
+    known = {"cpu_model", "num_cpus", "mhz_per_cpu", "kernel", "compiler",
+             "build_type", "library_build_type", "git_commit", "pin",
+             "host_name", "date", "load_avg", "ipcbench_schema", "caches",
+             "executable", "cpu_scaling_enabled"}
+    fields += [(k, v) for k, v in c.items() if k not in known and
+               isinstance(v, (str, int, float, bool))]
+    fields += [("executable", c.get("executable")),
+               ("CPU frequency scaling", c.get("cpu_scaling_enabled"))]
     rows = [[k, str(v)] for k, v in fields if v not in (None, "")]
     blocks = [Table(["", "value"], rows)]
     for other in inp.datasets[1:]:
@@ -1357,7 +1383,8 @@ def section_compare(inp):
             f"compare_{scenario.replace('-', '_')}", fig,
             f"{SCENARIO_TITLES[scenario].capitalize()}: the same "
             f"{len(keys)} benchmarks in each file, median and spread; the "
-            f"text beside a bar is its ratio to the first file. Geometric "
+            f"text beside a bar is its ratio to the first file, green or red "
+            f"only where the min-max ranges do not overlap. Geometric "
             f"mean of {datasets[1].label} over {base.label}: "
             f"{fmt_ratio(gm)} (>1: better)."))
         blocks.append(Table(["benchmark"] + [d.label for d in datasets] +
@@ -1475,8 +1502,7 @@ def write_report(sections, out_dir, title="ipcbench report",
                     if ext not in formats and ext != "png":
                         continue
                     path = Path(out_dir) / f"{b.name}.{ext}"
-                    b.figure.savefig(path, dpi=dpi, bbox_inches="tight",
-                                     pad_inches=0.15, facecolor="white")
+                    b.figure.savefig(path, dpi=dpi, facecolor="white")
                     names.append(path.name)
     (Path(out_dir) / "index.md").write_text(
         render_markdown(sections, title, "svg" in formats), encoding="utf-8")
@@ -1559,6 +1585,9 @@ def run(args):
             raise UsageError(f"--filter: bad regular expression: {e}") \
                 from None
     datasets = []
+    if not args.files and not DEFAULT_INPUT.exists():
+        raise InputError(f"{DEFAULT_INPUT}: no such file (run ./run.sh "
+                         "first, or name a results file)")
     for i, path in enumerate(files):
         doc = load_json(path)
         if pattern:

@@ -375,6 +375,12 @@ class BadInputTest(unittest.TestCase):
         self.assert_fails([good, str(self.dir / "b.json")], "b.json: no such "
                           "file")
 
+    def test_default_input_missing_says_what_to_do(self):
+        if plot.DEFAULT_INPUT.exists():
+            self.skipTest("results/latest.json exists in this checkout")
+        self.assert_fails([], "results/latest.json: no such file (run "
+                          "./run.sh first", code=1)
+
     def test_missing_matplotlib(self):
         fake = self.dir / "fake"
         (fake / "matplotlib").mkdir(parents=True)
