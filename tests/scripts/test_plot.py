@@ -460,6 +460,30 @@ class PartialDataTest(unittest.TestCase):
         self.assertNotIn("## Comparison", md)
 
 
+class RealOutputTest(unittest.TestCase):
+    """An excerpt of a real `build/ipcbench --quick
+    --benchmark_repetitions=3` file (tests/data/plot_real_quick.json)."""
+
+    def test_real_file_parses_and_reports(self):
+        path = ROOT / "tests" / "data" / "plot_real_quick.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        ds = plot.parse_results(doc, str(path))
+        self.assertEqual(ds.warnings, [])
+        self.assertEqual(len(ds.points), 6)     # 3 transports x 2 contexts
+        for p in ds.points.values():
+            self.assertEqual((p.n, p.source), (3, "repetitions"))
+        with tempfile.TemporaryDirectory() as tmp:
+            code, out, err = run_main([str(path), "--out", tmp,
+                                       "--formats", "png"])
+            self.assertEqual(code, 0, err)
+            md = (Path(tmp) / "index.md").read_text(encoding="utf-8")
+        self.assertIn(doc["context"]["git_commit"], md)
+        key = plot.parse_name("roundtrip/tcp/process/size:256/real_time")
+        t = ds.points[plot.parse_name("roundtrip/tcp/thread/size:256")]
+        self.assertIn(f"| tcp | {plot.fmt_seconds(t.median)} | "
+                      f"{plot.fmt_seconds(ds.points[key].median)} |", md)
+
+
 class CompareTest(unittest.TestCase):
 
     def test_two_files_side_by_side_with_ratio(self):
