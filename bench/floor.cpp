@@ -3,6 +3,7 @@
 //   cacheline  a baton through one cache line of shared memory, busy-polled
 //   futex      the same baton, each side sleeping in futex(2) at once
 //   pipe-raw   one write(2) and one read(2) per message on two pipes, nothing else
+//   fifo-raw   the same on two named pipes (mkfifo) in a temporary directory
 //   uds-raw    the same on socketpair(AF_UNIX, SOCK_STREAM)
 //   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
 // The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg; they
@@ -42,6 +43,10 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context co
         },
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
           auto& end = static_cast<ipc::BatonEnd&>(t);
+          for (int i = 0; i < kWarmUpRoundTrips; ++i) {
+            end.pass();
+            if (!end.take()) throw ipc::MessageError("the peer stopped early");
+          }
           for (auto _ : state) {
             end.pass();
             if (!end.take()) throw ipc::MessageError("the peer stopped early");
@@ -79,6 +84,11 @@ void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kin
           auto& end = static_cast<ipc::RawFdEnd&>(t);
           ipc::AlignedBuffer out(kRawSize), in(kRawSize);
           ipc::fill_pattern(out.span(), kRawSize);
+          for (int i = 0; i < kWarmUpRoundTrips; ++i) {
+            if (end.write_once(out.span()) != kRawSize ||
+                end.read_once(in.span()) != kRawSize)
+              throw ipc::MessageError("short write or read in the warm-up");
+          }
           for (auto _ : state) {
             if (end.write_once(out.span()) != kRawSize) throw ipc::MessageError("short write");
             if (std::size_t n = end.read_once(in.span()); n != kRawSize)
@@ -126,6 +136,9 @@ void register_floor(const Config& config) {
     const std::string size = "size:" + std::to_string(kRawSize);
     benchmark::RegisterBenchmark(join_name({"floor", "pipe-raw", ctx, size}).c_str(), BM_RawFd,
                                  ipc::make_raw_pipe_channel, "pipe-raw", c, pair)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(join_name({"floor", "fifo-raw", ctx, size}).c_str(), BM_RawFd,
+                                 ipc::make_raw_fifo_channel, "fifo-raw", c, pair)
         ->UseRealTime();
     benchmark::RegisterBenchmark(join_name({"floor", "uds-raw", ctx, size}).c_str(), BM_RawFd,
                                  ipc::make_raw_uds_channel, "uds-raw", c, pair)

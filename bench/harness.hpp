@@ -53,6 +53,11 @@ void guarded(benchmark::State& state, const std::string& label, Body&& body) {
 std::int64_t injected_delay_ns(const std::string& benchmark_name);
 void busy_wait_ns(std::int64_t ns) noexcept;
 
+// Round trips each ping-pong makes before its timed loop, so that the peer's start
+// (fork, page faults, moving to its CPU) does not land in the first timed iteration,
+// from which Google Benchmark picks the iteration count.
+inline constexpr int kWarmUpRoundTrips = 8;
+
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
 void register_floor(const Config& config);

@@ -11,7 +11,6 @@
 #include "ipc/names.hpp"
 
 namespace ipc {
-namespace {
 
 // Opens both ends of the FIFO at `path` in this process: the read end
 // non-blocking first (an open for writing blocks until a reader exists), then
@@ -25,8 +24,6 @@ FdPair open_fifo(const std::string& path) {
   if (::fcntl(rd.get(), F_SETFL, 0) != 0) throw_errno("fcntl " + path);
   return {std::move(rd), std::move(wr)};
 }
-
-}  // namespace
 
 Channel make_fifo_channel(const Options&) {
   // Both FIFOs are opened by name, then the names go at once with the directory,

@@ -1,10 +1,16 @@
 // The `fifo` transport: two named pipes (mkfifo) in a private temporary directory.
 #pragma once
 
+#include <string>
+
 #include "ipc/transport.hpp"
+#include "ipc/unique_fd.hpp"
 
 namespace ipc {
 
 Channel make_fifo_channel(const Options& options);
+
+// Creates a FIFO at `path` and opens both of its ends in this process (blocking).
+FdPair open_fifo(const std::string& path);
 
 }  // namespace ipc

@@ -14,6 +14,7 @@
 
 #include "ipc/buffer.hpp"
 #include "ipc/error.hpp"
+#include "ipc/fifo_transport.hpp"
 #include "ipc/names.hpp"
 #include "ipc/shm_segment.hpp"
 
@@ -154,6 +155,7 @@ void RawFdEnd::send(std::span<const std::byte> message) {
 }
 
 void RawFdEnd::shutdown() noexcept {
+  if (shut_.exchange(true)) return;  // once: several threads may race to end a pair
   interrupt_fd(read_fd_.get());
   if (write_fd_) interrupt_fd(write_fd_.get());
 }
@@ -165,6 +167,16 @@ Channel make_raw_pipe_channel(const Options&) {
                                      "pipe-raw"),
           std::make_unique<RawFdEnd>(std::move(a_to_b.read), std::move(b_to_a.write), false,
                                      "pipe-raw")};
+}
+
+Channel make_raw_fifo_channel(const Options&) {
+  TempDir dir;  // the names go with it; the open descriptors stay valid
+  FdPair a_to_b = open_fifo(dir.path() + "/a_to_b");
+  FdPair b_to_a = open_fifo(dir.path() + "/b_to_a");
+  return {std::make_unique<RawFdEnd>(std::move(b_to_a.read), std::move(a_to_b.write), false,
+                                     "fifo-raw"),
+          std::make_unique<RawFdEnd>(std::move(a_to_b.read), std::move(b_to_a.write), false,
+                                     "fifo-raw")};
 }
 
 Channel make_raw_uds_channel(const Options&) {

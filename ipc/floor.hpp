@@ -110,11 +110,14 @@ class RawFdEnd final : public Transport {
   UniqueFd read_fd_;
   UniqueFd write_fd_;  // empty for a socket: read_fd_ is both
   bool socket_;
+  std::atomic<bool> shut_{false};
   const char* what_;
 };
 
-// Two anonymous pipes / a socketpair(AF_UNIX, SOCK_STREAM); the ends are RawFdEnds.
+// Two anonymous pipes / two FIFOs in a private temporary directory (as the fifo
+// transport makes them) / a socketpair(AF_UNIX, SOCK_STREAM); the ends are RawFdEnds.
 Channel make_raw_pipe_channel(const Options& options);
+Channel make_raw_fifo_channel(const Options& options);
 Channel make_raw_uds_channel(const Options& options);
 
 }  // namespace ipc

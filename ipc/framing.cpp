@@ -17,6 +17,8 @@ namespace ipc {
 namespace {
 
 constexpr std::size_t kReadBuffer = 64 * 1024;
+// Messages up to this size with their length prefix are copied and written at once.
+constexpr std::size_t kSmallSend = 4096;
 
 class StreamTransport final : public Transport {
  public:
@@ -26,7 +28,8 @@ class StreamTransport final : public Transport {
         wfd_(write_fd_ ? write_fd_.get() : read_fd_.get()),
         what_(what),
         is_socket_(is_socket(wfd_)),
-        rbuf_(kReadBuffer) {
+        rbuf_(kReadBuffer),
+        sbuf_(kSmallSend) {
     // A pipe has no MSG_NOSIGNAL: a write to a closed pipe must give EPIPE, not kill us.
     if (!is_socket_) ignore_sigpipe();
   }
@@ -35,6 +38,15 @@ class StreamTransport final : public Transport {
 
   void send(std::span<const std::byte> message) override {
     std::uint64_t len = message.size();
+    // A small message goes out as one contiguous write(2)/send(2), like the raw floor
+    // loop: writev/sendmsg first copy and check an iovec array (and a msghdr), which
+    // cost more in the kernel than copying a few hundred bytes here.
+    if (sizeof len + message.size() <= sbuf_.size()) {
+      std::memcpy(sbuf_.data(), &len, sizeof len);
+      copy_bytes(sbuf_.data() + sizeof len, message.data(), message.size());
+      write_contiguous({sbuf_.data(), sizeof len + message.size()});
+      return;
+    }
     iovec iov[2] = {{&len, sizeof len},
                     {const_cast<std::byte*>(message.data()), message.size()}};
     std::size_t total = sizeof len + message.size();
@@ -99,6 +111,20 @@ class StreamTransport final : public Transport {
     (void)done;
   }
 
+  void write_contiguous(std::span<const std::byte> data) {
+    while (!data.empty()) {
+      ssize_t n = is_socket_ ? ::send(wfd_, data.data(), data.size(), MSG_NOSIGNAL)
+                             : ::write(wfd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EPIPE || errno == ECONNRESET)
+          throw ClosedError(std::string("write ") + what_ + ": peer closed");
+        throw_errno(std::string("write ") + what_);
+      }
+      data = data.subspan(static_cast<std::size_t>(n));
+    }
+  }
+
   ssize_t write_iov(iovec* iov, int n) noexcept {
     if (!is_socket_) return ::writev(wfd_, iov, n);
     msghdr msg{};
@@ -125,6 +151,7 @@ class StreamTransport final : public Transport {
   const char* what_;
   bool is_socket_;
   AlignedBuffer rbuf_;
+  AlignedBuffer sbuf_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::atomic<bool> shut_{false};

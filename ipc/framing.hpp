@@ -10,7 +10,7 @@
 namespace ipc {
 
 // Each message is an 8-byte little-endian length then the bytes, written with one
-// writev. Reads go through a page-aligned 64 KiB buffer so a small message costs one
+// write(2) from a copy when they fit 4 KiB, else with one writev. Reads go through a page-aligned 64 KiB buffer so a small message costs one
 // read(2); the rest of a large message is read straight into the caller's buffer.
 // `read_fd` and `write_fd` may be the same socket; pass an empty UniqueFd as `write_fd`
 // then.

@@ -8,8 +8,7 @@ run, median of the repetitions (5 by default, randomly interleaved):
   --pin=cross  roundtrip/shm-ring-spin      <= 1.5  x floor/cacheline
   --pin=same   roundtrip/pipe               <= 1.10 x floor/pipe-raw
                roundtrip/uds                <= 1.10 x floor/uds-raw
-               roundtrip/fifo               <= 1.10 x floor/pipe-raw
-                 (a FIFO is a pipe inside the kernel: same raw loop)
+               roundtrip/fifo               <= 1.10 x floor/fifo-raw
 
 and, without a target, shm-ring (spin then futex), shm-ring-futex and shm-boost
 against the futex floor. Each row also shows the CPU both peers burned per
@@ -61,7 +60,7 @@ TARGETS = [
     Target("same", "roundtrip/uds/process/size:64",
            "floor/uds-raw/process/size:64", 1.10),
     Target("same", "roundtrip/fifo/process/size:64",
-           "floor/pipe-raw/process/size:64", 1.10, "FIFO = pipe in the kernel"),
+           "floor/fifo-raw/process/size:64", 1.10),
     Target("cross", "roundtrip/shm-ring/process/size:64",
            "floor/cacheline/process", None, "spin, then futex"),
     Target("cross", "roundtrip/shm-ring-futex/process/size:64",

@@ -160,6 +160,8 @@ INSTANTIATE_TEST_SUITE_P(
     All, RawFdTest,
     ::testing::Values(RawCase{make_raw_pipe_channel, "pipe", Context::kThread},
                       RawCase{make_raw_pipe_channel, "pipe", Context::kProcess},
+                      RawCase{make_raw_fifo_channel, "fifo", Context::kThread},
+                      RawCase{make_raw_fifo_channel, "fifo", Context::kProcess},
                       RawCase{make_raw_uds_channel, "uds", Context::kThread},
                       RawCase{make_raw_uds_channel, "uds", Context::kProcess}),
     [](const auto& info) {

@@ -18,7 +18,7 @@ TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-r
 THREAD_ONLY = {"queue"}
 SIZES = [16, 64, 256, 4096, 65536]
 FLOORS = ["floor/cacheline/{ctx}", "floor/futex/{ctx}", "floor/pipe-raw/{ctx}/size:64",
-          "floor/uds-raw/{ctx}/size:64"]
+          "floor/fifo-raw/{ctx}/size:64", "floor/uds-raw/{ctx}/size:64"]
 MEMCPY_SIZES = [64, 4096, 65536, 1048576]
 PERCENTILES = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 

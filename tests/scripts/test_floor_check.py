@@ -85,8 +85,9 @@ class CompareTest(unittest.TestCase):
         self.assertAlmostEqual(uds.ratio, 1.2)
         self.assertEqual(uds.verdict, "MISS")
         fifo = rows[("same", "roundtrip/fifo/process/size:64")]
-        self.assertEqual(fifo.target.floor, "floor/pipe-raw/process/size:64")
-        self.assertAlmostEqual(fifo.ratio, 7100 / 6500)
+        self.assertEqual(fifo.target.floor, "floor/fifo-raw/process/size:64")
+        self.assertAlmostEqual(fifo.ratio, 7100 / 6600)
+        self.assertEqual(fifo.verdict, "PASS")
         boost = rows[("same", "roundtrip/shm-boost/process/size:64")]
         self.assertEqual(boost.verdict, "INFO")
         self.assertFalse(boost.counts)
