@@ -6,8 +6,9 @@
 //   fifo-raw   the same on two named pipes (mkfifo) in a temporary directory
 //   uds-raw    the same on socketpair(AF_UNIX, SOCK_STREAM)
 //   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
-// The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg; they
-// record no latency histogram, to stay the bare loop they are meant to be.
+// The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg and the
+// latency percentiles, recorded as in roundtrip/ right after each send, while the
+// message travels (off the critical path; IPCBENCH_NO_LATENCY turns it off).
 #include <cstring>
 #include <string>
 
@@ -35,6 +36,8 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context co
     ipc::Options options;
     options.timeout = 2 * pair.timeout;
     CpuMeter cpu;
+    LatencyRecorder latency;
+    const bool record = latency_recording_enabled();
     ipc::run_pair(
         context, ipc::make_baton_channel(options, mode),
         [](ipc::Transport& t) {
@@ -49,6 +52,7 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context co
           }
           for (auto _ : state) {
             end.pass();
+            if (record) latency.lap();
             if (!end.take()) throw ipc::MessageError("the peer stopped early");
             heartbeat.beat();
           }
@@ -56,6 +60,7 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context co
         },
         pair);
     cpu.report(state, state.iterations());
+    latency.report(state);
     state.SetItemsProcessed(state.iterations());
   });
 }
@@ -68,6 +73,8 @@ void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kin
     ipc::Options options;
     options.timeout = 2 * pair.timeout;
     CpuMeter cpu;
+    LatencyRecorder latency;
+    const bool record = latency_recording_enabled();
     ipc::run_pair(
         context, make(options),
         [](ipc::Transport& t) {
@@ -91,6 +98,7 @@ void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kin
           }
           for (auto _ : state) {
             if (end.write_once(out.span()) != kRawSize) throw ipc::MessageError("short write");
+            if (record) latency.lap();
             if (std::size_t n = end.read_once(in.span()); n != kRawSize)
               throw ipc::MessageError("got " + std::to_string(n) + " of " +
                                       std::to_string(kRawSize) + " bytes back");
@@ -101,6 +109,7 @@ void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kin
         },
         pair);
     cpu.report(state, state.iterations());
+    latency.report(state);
     state.SetItemsProcessed(state.iterations());
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * kRawSize));
   });

@@ -80,6 +80,17 @@ class RingTransport final : public Transport {
 
   void send(std::span<const std::byte> message) override {
     std::uint64_t len = message.size();
+    // Fast path: length and bytes fit, unwrapped, in the space last seen free: one
+    // copy each, no loop. Otherwise byte by byte through write_bytes.
+    const std::uint64_t total = sizeof len + len;
+    const std::uint32_t pos = head_ & (out_.capacity - 1);
+    if (total <= out_.capacity - pos && total <= out_.capacity - (head_ - tail_cache_)) {
+      std::memcpy(out_.data + pos, &len, sizeof len);
+      copy_bytes(out_.data + pos + sizeof len, message.data(), message.size());
+      head_ += static_cast<std::uint32_t>(total);
+      publish_head();
+      return;
+    }
     write_bytes(std::as_bytes(std::span(&len, 1)));
     write_bytes(message);
     publish_head();
@@ -87,6 +98,23 @@ class RingTransport final : public Transport {
 
   std::size_t recv(std::span<std::byte> buffer) override {
     std::uint64_t len;
+    // Fast path: a whole message, unwrapped, already published and fitting `buffer`.
+    std::uint32_t avail = head_cache_ - tail_;
+    if (avail < sizeof len) {
+      head_cache_ = in_.control->head.load(std::memory_order_acquire);
+      avail = head_cache_ - tail_;
+    }
+    const std::uint32_t pos = tail_ & (in_.capacity - 1);
+    if (avail >= sizeof len && in_.capacity - pos >= sizeof len) {
+      std::memcpy(&len, in_.data + pos, sizeof len);
+      if (len <= buffer.size() && sizeof len + len <= avail &&
+          sizeof len + len <= in_.capacity - pos) {
+        copy_bytes(buffer.data(), in_.data + pos + sizeof len, len);
+        tail_ += static_cast<std::uint32_t>(sizeof len + len);
+        publish_tail();
+        return len;
+      }
+    }
     read_bytes(std::as_writable_bytes(std::span(&len, 1)));
     if (len > buffer.size())
       throw MessageError("shm-ring: message of " + std::to_string(len) +
@@ -115,7 +143,7 @@ class RingTransport final : public Transport {
         if (free == 0) {
           publish_head();  // the consumer may be waiting for what we have so far
           wait_change(out_.control->tail, tail_cache_, out_.control->producer_waiting,
-                      out_.control->closed, nullptr);
+                      out_.control->closed);
           continue;
         }
       }
@@ -135,7 +163,7 @@ class RingTransport final : public Transport {
         if (avail == 0) {
           publish_tail();  // the producer may be waiting for the space we freed
           wait_change(in_.control->head, head_cache_, in_.control->consumer_waiting,
-                      in_.control->closed, in_.data + (tail_ & (in_.capacity - 1)));
+                      in_.control->closed);
           continue;
         }
       }
@@ -187,19 +215,11 @@ class RingTransport final : public Transport {
   }
 
   // Returns once `word` differs from `seen`; throws on close or after the timeout.
-  // While spinning, a consumer keeps the first two lines of where the next message will
-  // land (`next`) in its cache: they are fetched together with `word` when the producer
-  // writes them, instead of one cache-line transfer after the other.
   void wait_change(std::atomic<std::uint32_t>& word, std::uint32_t seen,
-                   std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& closed,
-                   const std::byte* next) {
+                   std::atomic<std::uint32_t>& waiting, std::atomic<std::uint32_t>& closed) {
     const auto deadline = Clock::now() + timeout_;
     if (wait_ != WaitStrategy::kFutex) {
       for (int i = 1;; ++i) {
-        if (next != nullptr) {
-          __builtin_prefetch(next);
-          __builtin_prefetch(next + 64);
-        }
         if (word.load(std::memory_order_acquire) != seen) return;
         if (wait_ == WaitStrategy::kSpinThenFutex && i >= kSpinLimit) break;
         cpu_relax();

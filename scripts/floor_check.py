@@ -114,13 +114,15 @@ def load(path):
 
 
 class Figure:
-    """A benchmark's median real time (ns) and CPU per round trip, or error."""
+    """A benchmark's median real time (ns), CPU per round trip and median
+    round trip (p50_ns), or its error."""
 
-    def __init__(self, ns=None, cpu_ns=None, reps=0, error=None):
+    def __init__(self, ns=None, cpu_ns=None, reps=0, error=None, p50=None):
         self.ns = ns
         self.cpu_ns = cpu_ns
         self.reps = reps
         self.error = error
+        self.p50 = p50
 
 
 def _number(entry, key):
@@ -147,27 +149,30 @@ def figures(data):
         real = _number(entry, "real_time")
         if scale is None or real is None:
             continue
-        ns = real * scale
-        cpu = _number(entry, "cpu_ns_per_msg")
+        row = (real * scale, _number(entry, "cpu_ns_per_msg"),
+               _number(entry, "p50_ns"))
         kind = entry.get("run_type", "iteration")
         if kind == "aggregate":
             if entry.get("aggregate_name") == "median":
-                medians[name] = (ns, cpu)
+                medians[name] = row
         else:
-            reps.setdefault(name, []).append((ns, cpu))
+            reps.setdefault(name, []).append(row)
     out = {}
     for name in set(reps) | set(medians):
         runs = reps.get(name, [])
         if name in medians:
-            ns, cpu = medians[name]
+            row = medians[name]
         else:
-            ns = statistics.median(r[0] for r in runs)
-            cpus = [r[1] for r in runs if r[1] is not None]
-            cpu = statistics.median(cpus) if cpus else None
-        out[name] = Figure(ns, cpu, len(runs))
+            row = [_median(r[i] for r in runs) for i in range(3)]
+        out[name] = Figure(row[0], row[1], len(runs), p50=row[2])
     for name, message in errors.items():
         out[name] = Figure(error=message)
     return out
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
 
 
 class Row:
@@ -178,6 +183,7 @@ class Row:
         self.transport = transport
         self.floor = floor
         self.ratio = None
+        self.p50_ratio = None
         self.verdict = "INFO"
         self.why = ""
         for label, fig in (("", transport), ("floor: ", floor)):
@@ -194,6 +200,8 @@ class Row:
                 self.verdict, self.why = "ERROR", "floor time is zero"
             else:
                 self.ratio = transport.ns / floor.ns
+                if transport.p50 and floor.p50:
+                    self.p50_ratio = transport.p50 / floor.p50
                 if target.limit is not None:
                     self.verdict = ("PASS" if self.ratio <= target.limit
                                     else "MISS")
@@ -238,12 +246,15 @@ def render(rows, loads):
     """The report: one line per row, then the load averages of the runs."""
     header = (f"{'pin':<6} {'transport':<15} {'floor':<10} {'transport':>10} "
               f"{'floor':>10} {'ratio':>7} {'target':>7} {'result':<7} "
-              f"{'cpu/rt':>10} {'floor cpu':>10}  note")
-    lines = ["64 B round trips between processes, median of the repetitions",
+              f"{'p50 ratio':>9} {'cpu/rt':>10} {'floor cpu':>10}  note")
+    lines = ["64 B round trips between processes, median of the repetitions "
+             "(ratio: of mean round-trip times, the target; p50 ratio: of "
+             "median round trips, robust to stalls)",
              header, "-" * len(header)]
     for r in rows:
         t = r.target
         ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
+        p50 = f"{r.p50_ratio:.2f}x" if r.p50_ratio is not None else "-"
         limit = f"{t.limit:.2f}x" if t.limit is not None else "-"
         tr_ns = r.transport.ns if r.transport and r.transport.error is None \
             else None
@@ -254,7 +265,8 @@ def render(rows, loads):
         lines.append(
             f"{t.pin:<6} {short(t.transport):<15} {short(t.floor):<10} "
             f"{_ns(tr_ns):>10} {_ns(fl_ns):>10} {ratio:>7} {limit:>7} "
-            f"{r.verdict:<7} {_ns(tr_cpu):>10} {_ns(fl_cpu):>10}  {note}")
+            f"{r.verdict:<7} {p50:>9} {_ns(tr_cpu):>10} {_ns(fl_cpu):>10}  "
+            f"{note}".rstrip())
     for pin, load_avg in loads:
         text = " ".join(f"{x:.2f}" for x in load_avg) if load_avg else "?"
         lines.append(f"load average when the --pin={pin} run started: {text}")

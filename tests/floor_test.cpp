@@ -145,11 +145,14 @@ TEST_P(RawFdTest, EchoesUntilTheStreamEnds) {
       {.timeout = kTimeout});
 }
 
-TEST_P(RawFdTest, ShutdownEndsABlockedRead) {
+// As run_pair ends a thread pair: both ends shut down (a pipe reader blocked in read(2)
+// wakes when the other end's writer goes, not when its own descriptor is replaced).
+TEST_P(RawFdTest, ShutdownOfBothEndsEndsABlockedRead) {
   Channel ch = GetParam().make(options());
   std::thread closer([&] {
     std::this_thread::sleep_for(milliseconds(50));
     ch.a->shutdown();
+    ch.b->shutdown();
   });
   std::byte buf[8];
   EXPECT_EQ(static_cast<RawFdEnd&>(*ch.a).read_once(buf), 0u);

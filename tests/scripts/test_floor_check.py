@@ -54,6 +54,7 @@ class FiguresTest(unittest.TestCase):
         fig = self.same["floor/uds-raw/process/size:64"]
         self.assertAlmostEqual(fig.ns, 15_000.0)
         self.assertIsNone(fig.cpu_ns)
+        self.assertIsNone(fig.p50)
 
     def test_error_entries_carry_their_message(self):
         fig = self.same["roundtrip/shm-ring-futex/process/size:64"]
@@ -77,6 +78,7 @@ class CompareTest(unittest.TestCase):
                           "same": floor_check.figures(load(SAME))})
         spin = rows[("cross", "roundtrip/shm-ring-spin/process/size:64")]
         self.assertAlmostEqual(spin.ratio, 1.2)
+        self.assertAlmostEqual(spin.p50_ratio, 1.5)
         self.assertEqual(spin.verdict, "PASS")
         pipe = rows[("same", "roundtrip/pipe/process/size:64")]
         self.assertAlmostEqual(pipe.ratio, 7000 / 6500)
@@ -131,6 +133,7 @@ class CommandLineTest(unittest.TestCase):
         spin = [ln for ln in lines if ln.startswith("cross  shm-ring-spin ")]
         self.assertEqual(len(spin), 1)
         self.assertIn("1.20x", spin[0])
+        self.assertIn("1.50x", spin[0])
         self.assertIn("PASS", spin[0])
         uds = [ln for ln in lines if ln.startswith("same   uds ")][0]
         self.assertIn("MISS", uds)
