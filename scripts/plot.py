@@ -79,7 +79,7 @@ COLOURS = {
     "manager-uds": "#2ca02c", "manager-tcp": "#d62728",
     "manager-pipe": "#1f77b4",
     "cacheline": "#ff7f0e", "futex": "#8c564b", "pipe-raw": "#1f77b4",
-    "uds-raw": "#2ca02c",
+    "uds-raw": "#2ca02c", "fifo-raw": "#17becf",
 }
 FALLBACK_COLOURS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
                     "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363")
@@ -90,7 +90,7 @@ ORDER = ("pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost",
          "shm-ring", "shm-ring-spin", "shm-ring-futex", "queue",
          "unix", "unix-abstract", "local", "mutex", "shm", "manager-pipe",
          "manager-uds", "manager-tcp", "cacheline", "futex", "pipe-raw",
-         "uds-raw", "memcpy")
+         "fifo-raw", "uds-raw", "memcpy")
 CONTEXT_ORDER = ("thread", "process", "spawn")
 # Bars: the colour says the transport, the fill says the context.
 CONTEXT_BAR = {"thread": {"alpha": 0.5, "hatch": ""},
@@ -340,7 +340,8 @@ def parse_results(doc, path, label=None, spread="minmax"):
                 warnings.append(f"{run_name}: repetition left out, {err}")
                 continue
             for name, value in e.items():
-                if name.endswith("_ns") or name == "lookups_per_reader":
+                if name.endswith("_ns") or name in ("lookups_per_reader",
+                                                    "cpu_ns_per_msg"):
                     if isinstance(value, (int, float)) and \
                             math.isfinite(value):
                         counters.setdefault(name, []).append(float(value))
@@ -1397,10 +1398,119 @@ def section_compare(inp):
     return Section("Comparison", blocks)
 
 
+# ----------------------------------------------- tail latency and floor
+
+PERCENTILES = (("p50_ns", "p50"), ("p90_ns", "p90"), ("p99_ns", "p99"),
+               ("p999_ns", "p99.9"), ("max_ns", "max"))
+# Each transport's own raw syscall loop among the floor kinds.
+RAW_FLOOR = {"pipe": "pipe-raw", "fifo": "fifo-raw", "uds": "uds-raw"}
+
+
+def percentile_points(ds, size):
+    """Round trips of `size` that carry every percentile counter."""
+    return [p for p in ds.select("roundtrip", param=size)
+            if all(k in p.counters for k, _ in PERCENTILES)]
+
+
+def plot_latency_percentiles(ds, size):
+    """p50 ... max per transport, one panel per context, log axis."""
+    pts = percentile_points(ds, size)
+    if not pts:
+        return None
+    ctxs = contexts_of(pts)
+    fig, axes = new_figure(4.6 * len(ctxs) + 1.6, 4.8, len(ctxs), sharey=True)
+    xs = range(len(PERCENTILES))
+    values = []
+    for ax, ctx in zip(axes, ctxs):
+        for subject, sp in by_subject(p for p in pts
+                                      if p.key.context == ctx).items():
+            ys = [sp[0].counters[k] * 1e-9 for k, _ in PERCENTILES]
+            values += ys
+            py = subject.startswith("py-")
+            ax.plot(xs, ys, label=subject, color=colour_of(subject),
+                    marker=marker_of(subject), markersize=6,
+                    markerfacecolor="white" if py else None,
+                    linestyle=":" if py else "-", linewidth=1.6)
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([label for _, label in PERCENTILES])
+        ax.set_xlabel("percentile of the round trips")
+        ax.set_title(f"{ctx} context")
+    set_log_axis(axes[0], "y", values, tick_seconds)
+    axes[0].set_ylabel("round-trip latency (log)")
+    h, lab = collect_legend(axes)
+    return finish(fig, axes, f"Tail latency of {fmt_size(size)} round trips "
+                  "(median over repetitions; lower is better)", ds, h, lab,
+                  "transport")
+
+
+def section_tail_latency(inp):
+    ds = inp.data
+    sizes = sorted({p.key.param for p in ds.select("roundtrip")
+                    if all(k in p.counters for k, _ in PERCENTILES)})
+    if not sizes:
+        return None     # results without percentile counters
+    size = pick_size(sizes, 64)
+    pts = percentile_points(ds, size)
+    rows = [[p.key.subject, p.key.context] +
+            [fmt_seconds(p.counters[k] * 1e-9) for k, _ in PERCENTILES] +
+            [fmt_seconds(p.counters["cpu_ns_per_msg"] * 1e-9)
+             if "cpu_ns_per_msg" in p.counters else "-"]
+            for p in pts]
+    table = Table(["transport", "context"] +
+                  [label for _, label in PERCENTILES] + ["CPU per round trip"],
+                  rows, f"Percentiles of every round trip at "
+                  f"{fmt_size(size)} (median over repetitions), and the CPU "
+                  "time both peers burned per round trip.")
+    return Section("Tail latency", [FigureBlock(
+        "latency_percentiles", plot_latency_percentiles(ds, size),
+        "Every round trip's duration goes into a histogram (rdtsc, 1/128 "
+        "resolution); p50 is the typical round trip, p99.9 and max show the "
+        "stalls (preemption, the host moving vCPUs) that the mean hides."),
+        table])
+
+
+def floor_multiples(ds, size):
+    """Rows: each round trip of `size` as a multiple of the floors measured
+    in the same run and context (cache line, futex, its raw syscall loop)."""
+    floors = {(p.key.subject, p.key.context): p for p in ds.select("floor")
+              if p.metric == "latency"}
+    rows = []
+    for p in ds.select("roundtrip", param=size):
+        def times(kind):
+            f = floors.get((kind, p.key.context))
+            return fmt_ratio(p.median / f.median) if f else "-"
+        raw = RAW_FLOOR.get(p.key.subject)
+        rows.append([p.key.subject, p.key.context,
+                     fmt_value(p, p.metric), times("cacheline"),
+                     times("futex"), (times(raw) + f" ({raw})") if raw
+                     else "-"])
+    return rows
+
+
+def section_floor_multiples(inp):
+    ds = inp.data
+    pts = ds.select("roundtrip")
+    if not pts or not ds.select("floor"):
+        return None
+    size = pick_size(sorted({p.key.param for p in pts}), 64)
+    rows = floor_multiples(ds, size)
+    pin = ds.context.get("pin", "none")
+    return Section("Floor multiples", [
+        f"Each {fmt_size(size)} round trip divided by the floor measured in "
+        f"the same run and context (CPU placement: `--pin={pin}`). Targets "
+        "(scripts/floor_check.py): shm-ring-spin at most 1.5x the cache line "
+        "with `--pin cross`; pipe, fifo and uds at most 1.10x their raw "
+        "syscall loop with `--pin same`.",
+        Table(["transport", "context", "round trip", "x cache line",
+               "x futex", "x raw loop"], rows,
+              "Ratios of medians over repetitions.")])
+
+
 # Report sections in order; append new builders (e.g. seed.py's) here.
 SECTION_BUILDERS = [section_context, section_roundtrip, section_processing,
                     section_throughput, section_dict, section_connection,
-                    section_floor, section_startup, section_compare]
+                    section_floor, section_tail_latency,
+                    section_floor_multiples, section_startup, section_compare]
 
 
 def build_sections(inp, builders=None):
