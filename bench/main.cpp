@@ -1,12 +1,15 @@
 // ipcbench: the benchmark binary. Our own flags are taken off argv; everything else goes
 // to Google Benchmark, and an unknown flag is an error, not a silent no-op.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/harness.hpp"
+#include "ipc/cleanup.hpp"
+#include "ipc/fault.hpp"
 
 namespace {
 
@@ -19,7 +22,9 @@ constexpr const char* kUsage =
     "                (default 5000)\n"
     "  --transports  run only these transports; --contexts: only these contexts\n"
     "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>. All Google Benchmark\n"
-    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n";
+    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
+    "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
+    "2 bad command line or no benchmark matched, 128+N interrupted by signal N.\n";
 
 struct UsageError {
   std::string what;
@@ -103,6 +108,15 @@ int main(int argc, char** argv) {
         rest.push_back(argv[i]);
       }
     }
+    // Test only (README "Reliability"): a fault injected into every peer, never set in real runs.
+    if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0') {
+      try {
+        const char* filter = std::getenv("IPCBENCH_FAULT_FILTER");
+        ipc::arm_test_fault(ipc::parse_fault(spec), filter != nullptr ? filter : "");
+      } catch (const std::invalid_argument& e) {
+        throw UsageError{std::string("IPCBENCH_FAULT: ") + e.what()};
+      }
+    }
     if (config.transports.empty()) throw UsageError{"--transports names no transport"};
     if (config.contexts.empty()) throw UsageError{"--contexts names no context"};
   } catch (const UsageError& e) {
@@ -121,9 +135,31 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&n, rest.data());
   if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
 
+  // Leftovers of runs that died (SIGKILL, power loss) go first; an interrupt of this run
+  // removes its own.
+  ipc::CleanupResult stale = ipc::remove_stale_resources();
+  if (!stale.removed.empty())
+    std::fprintf(stderr, "ipcbench: removed %zu leftover(s) of dead runs, e.g. %s\n",
+                 stale.removed.size(), stale.removed.front().c_str());
+  try {
+    ipc::install_interrupt_handler();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ipcbench: error: %s\n", e.what());
+    return 1;
+  }
+  if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0')
+    std::fprintf(stderr, "ipcbench: test fault armed (IPCBENCH_FAULT=%s): not a real run\n",
+                 spec);
+
   bench::register_roundtrip(config);
   bench::add_context(config);
-  benchmark::RunSpecifiedBenchmarks();
+  std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (ran == 0) return 2;  // Google Benchmark said why: no benchmark matched the filter
+  if (int failed = bench::failure_count()) {
+    std::fprintf(stderr, "ipcbench: %d benchmark run(s) failed, the first: %s\n", failed,
+                 bench::first_failure().c_str());
+    return 1;
+  }
   return 0;
 }

@@ -205,6 +205,8 @@ std::optional<Context> parse_context(std::string_view name) noexcept {
 
 void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
               const PairOptions& options) {
+  if (Fault fault = options.fault ? options.fault : armed_test_fault())
+    channel.b = make_faulty_transport(std::move(channel.b), fault, context == Context::kProcess);
   if (context == Context::kThread)
     run_thread_pair(channel, peer, main, options.timeout);
   else

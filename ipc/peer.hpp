@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "ipc/fault.hpp"
 #include "ipc/transport.hpp"
 
 namespace ipc {
@@ -39,6 +40,9 @@ class PeerError : public std::runtime_error {
 struct PairOptions {
   // A pair that makes no progress (no heartbeat) for this long is hung.
   std::chrono::milliseconds timeout{5000};
+  // Test only: a fault for the peer's end (fault.hpp). When none, the armed test fault
+  // applies, if any (never in a normal run).
+  Fault fault{};
 };
 
 using PeerFn = std::function<void(Transport&)>;
