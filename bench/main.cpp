@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/flags.hpp"
 #include "bench/harness.hpp"
 #include "ipc/cleanup.hpp"
 #include "ipc/fault.hpp"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   bool show_list = false;
   bool quick = false;
   bool has_min_time = false;
+  std::string out_file;  // --benchmark_out: removed again if the run is cut short
   std::vector<char*> rest = {argv[0]};
   try {
     for (int i = 1; i < argc; ++i) {
@@ -104,7 +106,10 @@ int main(int argc, char** argv) {
           config.contexts.push_back(*c);
         }
       } else {
+        if (std::string err = bench::check_benchmark_flag(arg); !err.empty())
+          throw UsageError{err};
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
+        if (arg.rfind("--benchmark_out=", 0) == 0) out_file = arg.substr(16);
         rest.push_back(argv[i]);
       }
     }
@@ -142,6 +147,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ipcbench: removed %zu leftover(s) of dead runs, e.g. %s\n",
                  stale.removed.size(), stale.removed.front().c_str());
   try {
+    if (!out_file.empty()) ipc::remove_on_interrupt(out_file);
     ipc::install_interrupt_handler();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ipcbench: error: %s\n", e.what());
@@ -155,7 +161,10 @@ int main(int argc, char** argv) {
   bench::add_context(config);
   std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  if (ran == 0) return 2;  // Google Benchmark said why: no benchmark matched the filter
+  if (ran == 0) {  // Google Benchmark said why: no benchmark matched the filter
+    if (!out_file.empty()) std::remove(out_file.c_str());  // it holds nothing
+    return 2;
+  }
   if (int failed = bench::failure_count()) {
     std::fprintf(stderr, "ipcbench: %d benchmark run(s) failed, the first: %s\n", failed,
                  bench::first_failure().c_str());

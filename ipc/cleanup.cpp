@@ -54,6 +54,7 @@ CleanupResult remove_entries(const std::vector<std::string>& dirs, Keep keep) {
 std::atomic<pid_t> g_owner{0};
 std::atomic<int> g_signal{0};
 std::atomic<int> g_pipe_write{-1};
+std::vector<std::string> g_extra_paths;  // remove_on_interrupt()
 
 void on_signal(int sig) {
   const int saved = errno;
@@ -79,6 +80,7 @@ void on_signal(int sig) {
   kill_all_children();
   CleanupResult own = remove_resources_of(::getpid());
   CleanupResult stale = remove_stale_resources();  // e.g. names of killed children
+  for (const std::string& path : g_extra_paths) ::unlink(path.c_str());
   for (const auto* r : {&own, &stale})
     for (const std::string& e : r->errors)
       std::fprintf(stderr, "ipcbench: cannot remove %s\n", e.c_str());
@@ -144,6 +146,8 @@ void install_interrupt_handler() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP})
     if (::sigaction(sig, &sa, nullptr) != 0) throw_errno("sigaction");
 }
+
+void remove_on_interrupt(std::string path) { g_extra_paths.push_back(std::move(path)); }
 
 bool interrupted() noexcept {
   return g_signal.load() != 0 && g_owner.load() == ::getpid();

@@ -46,6 +46,10 @@ CleanupResult remove_resources_of(pid_t pid,
 // forking. Throws std::system_error if the thread or its pipe cannot be made.
 void install_interrupt_handler();
 
+// A file the interrupt also removes (e.g. a half-written result file). Call it before
+// the run starts; not thread-safe against an interrupt already under way.
+void remove_on_interrupt(std::string path);
+
 // True once an interrupt handled by install_interrupt_handler() has begun.
 bool interrupted() noexcept;
 
