@@ -138,7 +138,11 @@ int main(int argc, char** argv) {
   int n = static_cast<int>(rest.size());
   rest.push_back(nullptr);
   benchmark::Initialize(&n, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
+  if (n > 1) {  // what Google Benchmark did not take either
+    std::fprintf(stderr, "ipcbench: error: unrecognized command-line flag: %s (see --help)\n",
+                 rest[1]);
+    return 2;
+  }
 
   // Leftovers of runs that died (SIGKILL, power loss) go first; an interrupt of this run
   // removes its own.
@@ -150,7 +154,7 @@ int main(int argc, char** argv) {
     if (!out_file.empty()) ipc::remove_on_interrupt(out_file);
     ipc::install_interrupt_handler();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ipcbench: error: %s\n", e.what());
+    std::fprintf(stderr, "ipcbench: error: cannot start: %s\n", e.what());
     return 1;
   }
   if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0')
@@ -161,6 +165,7 @@ int main(int argc, char** argv) {
   bench::add_context(config);
   std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  ipc::wait_if_interrupted();  // after Ctrl-C the interrupt thread sets the exit status
   if (ran == 0) {  // Google Benchmark said why: no benchmark matched the filter
     if (!out_file.empty()) std::remove(out_file.c_str());  // it holds nothing
     return 2;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -139,6 +140,11 @@ void install_interrupt_handler() {
   g_signal.store(0);
   g_owner.store(::getpid());
 
+  // A main thread that finishes while the interrupt is under way (every later
+  // benchmark fails at once) must not exit before the interrupt thread does: it waits.
+  static const bool registered = std::atexit(wait_if_interrupted) == 0;
+  (void)registered;
+
   struct sigaction sa{};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
@@ -148,6 +154,11 @@ void install_interrupt_handler() {
 }
 
 void remove_on_interrupt(std::string path) { g_extra_paths.push_back(std::move(path)); }
+
+void wait_if_interrupted() noexcept {
+  if (!interrupted()) return;
+  for (;;) ::pause();  // the interrupt thread ends the process
+}
 
 bool interrupted() noexcept {
   return g_signal.load() != 0 && g_owner.load() == ::getpid();

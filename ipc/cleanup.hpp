@@ -53,4 +53,8 @@ void remove_on_interrupt(std::string path);
 // True once an interrupt handled by install_interrupt_handler() has begun.
 bool interrupted() noexcept;
 
+// Blocks for good if an interrupt has begun (its thread then ends the process), so
+// that the main thread cannot exit first; returns at once otherwise. Also run at exit.
+void wait_if_interrupted() noexcept;
+
 }  // namespace ipc
