@@ -129,10 +129,13 @@ def resolve_settings(args):
         pattern = (regex, negate)
     if not args.out or args.out.endswith(os.sep):
         raise UsageError(f"--out: not a file name: {args.out!r}")
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not (os.path.isdir(out_dir) and os.access(out_dir, os.W_OK)):
-        # Found now, not after the whole run.
-        raise UsageError(f"--out: cannot write in {out_dir}")
+    # Found now, not after the whole run: the directory (made if missing) must be
+    # creatable under its nearest existing ancestor.
+    base = os.path.dirname(os.path.abspath(args.out))
+    while not os.path.lexists(base):
+        base = os.path.dirname(base)
+    if not (os.path.isdir(base) and os.access(base, os.W_OK)):
+        raise UsageError(f"--out: cannot write in {base}")
     return reps, min_time, pattern
 
 
