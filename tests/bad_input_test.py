@@ -10,6 +10,7 @@ the bad flags of each program. Programs not on this branch yet are skipped.
 
 Usage: bad_input_test.py PATH/TO/ipcbench   (CTest passes the built binary)
 """
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -166,13 +167,19 @@ class BadInputTest(unittest.TestCase):
         self.out = tempfile.mkdtemp(dir=self.tmp.name, prefix="out-")
         return self.out
 
-    def check(self, ep, args, env, pattern, mention=None):
-        if not ep.exists():
-            self.skipTest(f"{ep.prog} is not on this branch yet")
-        argv = [a.replace("OUT", self.out).replace("FILE", self.good) for a in args]
-        proc = subprocess.run(ep.command() + argv, capture_output=True, text=True,
-                              timeout=120, env=dict(os.environ, **env))
+    def run_all(self, cases):
+        """Runs (ep, argv, env) cases in parallel; returns their CompletedProcesses."""
+        def one(case):
+            ep, argv, env = case
+            return subprocess.run(ep.command() + argv, capture_output=True, text=True,
+                                  timeout=120, env=dict(os.environ, **env))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(one, cases))
+
+    def verify(self, ep, argv, proc, out, pattern, mention=None):
         where = f"{ep.prog} {' '.join(argv)}"
+        if os.environ.get("BAD_INPUT_REPORT"):
+            print(f"| `{where}` | {proc.returncode} | `{proc.stderr.strip()}` |")
         self.assertNotEqual(proc.returncode, 0, f"{where}: exit 0\n{proc.stderr}")
         self.assertGreater(proc.returncode, 0, f"{where}: died by a signal")
         self.assertNotIn("Traceback", proc.stderr, where)
@@ -186,58 +193,74 @@ class BadInputTest(unittest.TestCase):
         if mention:
             self.assertIn(mention, line, where)
         self.assertEqual(proc.stdout, "", f"{where}: wrote to stdout")
-        self.assertEqual(os.listdir(self.out), [], f"{where}: left output behind")
-        return line
+        self.assertEqual(os.listdir(out), [], f"{where}: left output behind")
 
     def test_bad_flags(self):
+        todo = []
         for key, args, env, pattern in FLAG_CASES:
-            with self.subTest(entry=key, args=args):
-                ep = ENTRY_POINTS[key]
-                out = self.fresh_out()
-                names_output = any(a.startswith(("--out", "--benchmark_out=")) for a in args)
-                self.check(ep, list(args) + ([] if names_output else ep.writes(out)),
-                           env, pattern)
+            ep = ENTRY_POINTS[key]
+            if not ep.exists():
+                continue
+            out = self.fresh_out()
+            names_output = any(a.startswith(("--out", "--benchmark_out=")) for a in args)
+            argv = [a.replace("OUT", out).replace("FILE", self.good) for a in args]
+            argv += [] if names_output else ep.writes(out)
+            todo.append((key, ep, argv, env, pattern, out))
+        procs = self.run_all([(ep, argv, env) for _, ep, argv, env, _, _ in todo])
+        for (key, ep, argv, _, pattern, out), proc in zip(todo, procs):
+            with self.subTest(entry=key, args=argv):
+                self.verify(ep, argv, proc, out, pattern)
+
+    def write_case(self, i, content):
+        path = os.path.join(self.tmp.name, f"input-{i}.json")
+        if content == "DIR":
+            os.mkdir(path)
+        elif content is not None:
+            with open(path, "wb") as f:
+                f.write(content)
+        return path
 
     def test_bad_results_files(self):
+        todo = []
         for key, ep in ENTRY_POINTS.items():
-            if ep.reads is None:
+            if ep.reads is None or not ep.exists():
                 continue
             for case, (content, pattern) in BAD_FILES.items():
-                with self.subTest(entry=key, file=case):
-                    path = os.path.join(self.tmp.name, f"bad-{len(case)}.json")
-                    if content == "DIR":
-                        os.mkdir(path)
-                    elif content is not None:
-                        with open(path, "wb") as f:
-                            f.write(content)
-                    try:
-                        self.check(ep, ep.reads(path, self.fresh_out()), {}, pattern,
-                                   mention=path)
-                    finally:
-                        if os.path.isdir(path):
-                            os.rmdir(path)
-                        elif os.path.exists(path):
-                            os.unlink(path)
+                path = self.write_case(len(todo), content)
+                out = self.fresh_out()
+                todo.append((key, case, ep, ep.reads(path, out), pattern, path, out))
+        procs = self.run_all([(ep, argv, {}) for _, _, ep, argv, _, _, _ in todo])
+        for (key, case, ep, argv, pattern, path, out), proc in zip(todo, procs):
+            with self.subTest(entry=key, file=case):
+                self.verify(ep, argv, proc, out, pattern, mention=path)
 
     def test_odd_values_are_refused_or_shown_without_a_figure(self):
+        todo = []
         for key, ep in ENTRY_POINTS.items():
             if ep.reads is None or not ep.exists():
                 continue
             for case, content in ODD_FILES.items():
-                with self.subTest(entry=key, file=case):
-                    path = os.path.join(self.tmp.name, "odd.json")
-                    with open(path, "wb") as f:
-                        f.write(content)
-                    out = self.fresh_out()
-                    proc = subprocess.run(ep.command() + ep.reads(path, out),
-                                          capture_output=True, text=True, timeout=120)
-                    self.assertNotIn("Traceback", proc.stderr)
-                    self.assertGreaterEqual(proc.returncode, 0)
-                    if proc.returncode != 0:
-                        lines = proc.stderr.strip().splitlines()
-                        self.assertEqual(len(lines), 1, proc.stderr)
-                        self.assertTrue(lines[0].startswith(f"{ep.prog.split()[0]}: error: "))
-                        self.assertEqual(os.listdir(out), [])
+                path = self.write_case(len(todo), content)
+                out = self.fresh_out()
+                todo.append((key, case, ep, ep.reads(path, out), out))
+        procs = self.run_all([(ep, argv, {}) for _, _, ep, argv, _ in todo])
+        for (key, case, ep, argv, out), proc in zip(todo, procs):
+            with self.subTest(entry=key, file=case):
+                if os.environ.get("BAD_INPUT_REPORT"):
+                    print(f"| `{ep.prog} {' '.join(argv)}` | {proc.returncode} | "
+                          f"`{proc.stderr.strip()[-200:]}` |")
+                self.assertNotIn("Traceback", proc.stderr)
+                self.assertGreaterEqual(proc.returncode, 0)
+                if proc.returncode != 0:
+                    lines = proc.stderr.strip().splitlines()
+                    self.assertEqual(len(lines), 1, proc.stderr)
+                    self.assertTrue(lines[0].startswith(f"{ep.prog.split()[0]}: error: "))
+                    self.assertEqual(os.listdir(out), [])
+
+    def test_every_entry_point_is_here(self):
+        missing = sorted({ep.prog for ep in ENTRY_POINTS.values() if not ep.exists()})
+        if missing:
+            self.skipTest(f"not on this branch yet: {', '.join(missing)}")
 
     def test_the_good_file_is_accepted(self):
         # Guards the table: a bad-file case fails for its badness, not for the rest.
