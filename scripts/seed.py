@@ -185,6 +185,19 @@ def results(doc, label="input"):
     return out
 
 
+def kinds(doc):
+    """Which runs a document holds: a subset of {"python", "cpp"}
+    (Python reference benchmarks have a `py-` transport/kind)."""
+    out = set()
+    for e in doc.get("benchmarks", ()) if isinstance(doc, dict) else ():
+        name = e.get("name") if isinstance(e, dict) else None
+        if isinstance(name, str):
+            parts = name.split("/")
+            out.add("python" if len(parts) > 1 and
+                    parts[1].startswith("py-") else "cpp")
+    return out
+
+
 def check_seed(seed, label="seed"):
     """Validate the published-figures document; returns id -> figure."""
     figs = seed.get("figures") if isinstance(seed, dict) else None
