@@ -44,7 +44,7 @@ cleanup() {
   rm -rf "$cpp_tmp" "$py_tmp" "$backup"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "run: interrupted; results/ and reports/ are left as they were" >&2; exit 130' INT TERM
 
 echo "run: step 1/3: ipcbench, $reps repetitions per benchmark" >&2
 build/ipcbench --benchmark_repetitions="$reps" --benchmark_out="$cpp_tmp" \
