@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Regenerate every ipcbench chart and the report from Google Benchmark JSON.
 
-    scripts/plot.py                          # results/latest.json -> reports/
+    scripts/plot.py                          # results/latest.json (+ results/
+                                             # pyref.json if present) -> reports/
     scripts/plot.py a.json b.json            # charts of a.json + a-vs-b comparison
     scripts/plot.py --merge cpp.json py.json # pool the files into one data set
     scripts/plot.py results/latest.json --pyref results/pyref.json
@@ -48,6 +49,7 @@ from pathlib import Path
 PROG = "plot.py"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = REPO / "results" / "latest.json"
+DEFAULT_PYREF = REPO / "results" / "pyref.json"   # used when no file is named
 DEFAULT_OUT = REPO / "reports"
 MANIFEST = ".plot-manifest"
 SVG_SALT = "ipcbench"   # fixed SVG element ids: reruns give the same file
@@ -1643,7 +1645,8 @@ def build_parser():
                    help="a Python reference run (scripts/pyref.py output, "
                    "e.g. results/pyref.json): adds the seed section, 2008 "
                    "vs Python today vs C++ (not drawn in the other charts;"
-                   " use --merge for that)")
+                   " use --merge for that). Default: results/pyref.json "
+                   "when no JSON file is named and it exists")
     p.add_argument("--label", action="append", default=[], metavar="TEXT",
                    help="name for each file in comparisons (repeat per file)")
     p.add_argument("--formats", default="png,svg", metavar="LIST",
@@ -1689,13 +1692,16 @@ def run(args):
         return doc
 
     pyref = []
-    if args.pyref is not None:
-        doc = load(args.pyref)
-        seed.results(doc, args.pyref)       # the shape seed.py needs
+    pyref_path = args.pyref
+    if pyref_path is None and not args.files and DEFAULT_PYREF.exists():
+        pyref_path = str(DEFAULT_PYREF)     # what ./run.sh reports on
+    if pyref_path is not None:
+        doc = load(pyref_path)
+        seed.results(doc, pyref_path)       # the shape seed.py needs
         if "python" not in seed.kinds(doc):
-            raise InputError(f"{args.pyref}: no Python reference benchmarks "
+            raise InputError(f"{pyref_path}: no Python reference benchmarks "
                              "(py-* names); make it with scripts/pyref.py")
-        pyref.append((display_path(args.pyref), doc))
+        pyref.append((display_path(pyref_path), doc))
     for i, path in enumerate(files):
         doc = load(path)
         ds = parse_results(doc, display_path(path),

@@ -588,6 +588,20 @@ class SeedSectionTest(unittest.TestCase):
         self.assertNotIn(str(ROOT), self.md)       # repo-relative paths
         self.assertIn("| source | tests/data/seed-cpp.json |", self.md)
 
+    def test_defaults_are_what_run_sh_reports(self):
+        # no file named: results/latest.json + results/pyref.json -> reports/
+        saved = plot.DEFAULT_INPUT, plot.DEFAULT_PYREF, plot.DEFAULT_OUT
+        out = Path(self.tmp.name) / "default-reports"
+        plot.DEFAULT_INPUT, plot.DEFAULT_PYREF, plot.DEFAULT_OUT = \
+            self.CPP, self.PY, out
+        try:
+            code, _, err = run_main(["--formats", "png"])
+        finally:
+            plot.DEFAULT_INPUT, plot.DEFAULT_PYREF, plot.DEFAULT_OUT = saved
+        self.assertEqual(code, 0, err)
+        md = (out / "index.md").read_text(encoding="utf-8")
+        self.assertEqual(self.seed_rows(md), self.seed_rows(self.md))
+
     def test_bad_pyref(self):
         tmp = Path(self.tmp.name)
         write_json(tmp / "shape.json", {"context": {}})
