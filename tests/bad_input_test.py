@@ -12,6 +12,7 @@ Usage: bad_input_test.py PATH/TO/ipcbench   (CTest passes the built binary)
 """
 import concurrent.futures
 import json
+import re
 import os
 import subprocess
 import sys
@@ -189,7 +190,7 @@ class BadInputTest(unittest.TestCase):
         if not line.startswith("Failed to match"):  # Google Benchmark's own line
             self.assertTrue(line.startswith(f"{ep.prog.split()[0]}: error: "),
                             f"{where}: {line}")
-        self.assertRegex(line, pattern, where)
+        self.assertRegex(line, re.compile(pattern, re.IGNORECASE), where)
         if mention:
             self.assertIn(mention, line, where)
         self.assertEqual(proc.stdout, "", f"{where}: wrote to stdout")
