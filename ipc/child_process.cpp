@@ -63,6 +63,7 @@ std::string ExitStatus::describe() const {
 
 ChildProcess::ChildProcess(pid_t pid, UniqueFd error_pipe)
     : pid_(pid), error_pipe_(std::move(error_pipe)) {
+  track(pid);  // every child, however started, for kill_all_children()
   pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 }
 
@@ -87,7 +88,6 @@ ChildProcess ChildProcess::fork(const std::function<void()>& body) {
     }
     ::_exit(0);
   }
-  track(pid);
   return ChildProcess(pid, std::move(errors.read));
 }
 
