@@ -78,6 +78,7 @@ ChildProcess ChildProcess::fork(const std::function<void()>& body) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(kExitFailed);
     for (auto& slot : g_children) slot.store(0);  // the parent's children are not ours
+    restore_default_signals();  // the interrupt handler is the parent's (cleanup.hpp)
     errors.read.reset();
     try {
       body();

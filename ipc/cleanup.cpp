@@ -155,6 +155,11 @@ void install_interrupt_handler() {
 
 void remove_on_interrupt(std::string path) { g_extra_paths.push_back(std::move(path)); }
 
+void restore_default_signals() noexcept {
+  if (g_owner.load() == 0 || g_owner.load() == ::getpid()) return;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+}
+
 void wait_if_interrupted() noexcept {
   if (!interrupted()) return;
   for (;;) ::pause();  // the interrupt thread ends the process

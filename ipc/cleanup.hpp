@@ -50,6 +50,11 @@ void install_interrupt_handler();
 // the run starts; not thread-safe against an interrupt already under way.
 void remove_on_interrupt(std::string path);
 
+// In a forked child of a process with the handler: the default actions again, at once
+// (ChildProcess::fork calls it; the handler itself also passes signals of forked children
+// on to the default action). Never throws.
+void restore_default_signals() noexcept;
+
 // True once an interrupt handled by install_interrupt_handler() has begun.
 bool interrupted() noexcept;
 

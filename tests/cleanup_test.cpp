@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <system_error>
+#include <thread>
 
 #include "ipc/child_process.hpp"
 #include "ipc/names.hpp"
@@ -175,11 +176,17 @@ INSTANTIATE_TEST_SUITE_P(Signals, InterruptTest, ::testing::Values(SIGINT, SIGTE
 TEST(InterruptTest, AForkedChildKeepsTheDefaultAction) {
   auto child = ChildProcess::fork([] {
     install_interrupt_handler();
-    auto grandchild = ChildProcess::fork([] {
-      for (;;) ::pause();
+    FdPair ready = make_pipe();
+    auto grandchild = ChildProcess::fork([&] {
+      std::byte b{};
+      write_all(ready.write.get(), std::span(&b, 1), "ready");
+      // Sleeps rather than pause(): TSan delivers a signal at its next intercepted call.
+      for (;;) std::this_thread::sleep_for(milliseconds(1));
     });
+    std::byte b{};
+    read_all(ready.read.get(), std::span(&b, 1), "ready");
     ::kill(grandchild.pid(), SIGTERM);
-    auto status = grandchild.wait_for(milliseconds(5000));
+    auto status = grandchild.wait_for(milliseconds(10000));
     if (!status || !status->signaled || status->code != SIGTERM)
       throw std::runtime_error("grandchild: " + (status ? status->describe() : "still running"));
     if (interrupted()) throw std::runtime_error("the parent counts as interrupted");
