@@ -30,7 +30,8 @@ struct CleanupResult {
 // which belongs to our user: files, shared-memory objects, FIFOs, sockets, and directories
 // with what they hold (symbolic links are removed, never followed). Live owners' entries
 // are kept, so a concurrent run is never disturbed. A pid reused by an unrelated process
-// keeps its entries until that process ends. Never throws.
+// keeps its entries until that process ends. Owners are looked up in our pid namespace:
+// do not share /dev/shm or /tmp with runs in another one. Never throws.
 CleanupResult remove_stale_resources(const std::vector<std::string>& dirs = kResourceDirs);
 
 // Removes the entries of `dirs` owned by `pid` (alive or not). Never throws.
