@@ -17,7 +17,10 @@ std::vector<ipc::Context> contexts_for(const Config& config,
                                        const ipc::TransportInfo& transport) {
   std::vector<ipc::Context> out;
   for (ipc::Context c : config.contexts)
-    if (c == ipc::Context::kThread || transport.cross_process) out.push_back(c);
+    if (c == ipc::Context::kThread ||
+        (c == ipc::Context::kProcess && transport.cross_process) ||
+        (c == ipc::Context::kSpawn && transport.listen != nullptr))
+      out.push_back(c);
   return out;
 }
 

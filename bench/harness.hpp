@@ -43,8 +43,13 @@ void guarded(benchmark::State& state, const std::string& label, Body&& body) {
 std::int64_t injected_delay_ns(const std::string& benchmark_name);
 void busy_wait_ns(std::int64_t ns) noexcept;
 
+// The peer entry (ipc::register_peer_entry) that echoes verified messages of the size
+// given as its argument, until an empty message; defined in roundtrip.cpp.
+inline constexpr std::string_view kEchoEntry = "roundtrip-echo";
+
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
+void register_startup(const Config& config);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
 void add_context(const Config& config);

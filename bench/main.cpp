@@ -2,23 +2,26 @@
 // to Google Benchmark, and an unknown flag is an error, not a silent no-op.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/harness.hpp"
+#include "ipc/spawn.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: ipcbench [--list] [--quick] [--timeout=MS] [--transports=a,b,...]\n"
-    "                [--contexts=thread,process] [Google Benchmark flags...]\n"
+    "                [--contexts=thread,process,spawn] [Google Benchmark flags...]\n"
     "  --list        show the transports and contexts, then exit\n"
     "  --quick       smoke run: --benchmark_min_time=0.01 unless given (a few seconds)\n"
     "  --timeout=MS  how long a peer may make no progress before it counts as hung\n"
     "                (default 5000)\n"
     "  --transports  run only these transports; --contexts: only these contexts\n"
-    "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>. All Google Benchmark\n"
+    "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>,\n"
+    "startup/<context>/<transport>, startup/<context>/rss:<MiB>. All Google Benchmark\n"
     "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n";
 
 struct UsageError {
@@ -49,18 +52,25 @@ long parse_positive(std::string_view flag, std::string_view value, long max) {
 void list(const bench::Config&) {
   std::printf("transports:\n");
   for (const ipc::TransportInfo& t : ipc::transports())
-    std::printf("  %-14s %-16s %s\n", std::string(t.name).c_str(),
-                t.cross_process ? "thread, process" : "thread", std::string(t.summary).c_str());
+    std::printf("  %-14s %-22s %s\n", std::string(t.name).c_str(),
+                t.listen    ? "thread, process, spawn"
+                : t.cross_process ? "thread, process"
+                                  : "thread",
+                std::string(t.summary).c_str());
   std::printf("contexts:\n  thread         peer is a thread of this process\n"
-              "  process        peer is a forked child process\n");
+              "  process        peer is a forked child process\n"
+              "  spawn          peer is this program started anew (posix_spawn), given\n"
+              "                 only the channel's address on its command line\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A spawned peer (--peer=...) runs its entry and exits; nothing else of main runs.
+  if (std::optional<int> code = ipc::run_peer_mode(argc, argv)) return *code;
   bench::Config config;
   for (const ipc::TransportInfo& t : ipc::transports()) config.transports.push_back(&t);
-  config.contexts = {ipc::Context::kThread, ipc::Context::kProcess};
+  config.contexts = {ipc::Context::kThread, ipc::Context::kProcess, ipc::Context::kSpawn};
   bool show_list = false;
   bool quick = false;
   bool has_min_time = false;
@@ -95,7 +105,7 @@ int main(int argc, char** argv) {
           auto c = ipc::parse_context(name);
           if (!c)
             throw UsageError{"unknown context '" + std::string(name) +
-                             "' (known: thread, process)"};
+                             "' (known: thread, process, spawn)"};
           config.contexts.push_back(*c);
         }
       } else {
@@ -122,6 +132,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
 
   bench::register_roundtrip(config);
+  bench::register_startup(config);
   bench::add_context(config);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
