@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: install what is missing, build, run CTest (unit tests and the benchmark
-# smoke test) and the script tests, then the unit tests under ASan+UBSan and TSan.
+# Every test: install what is missing, build, run CTest (unit tests, the benchmark smoke test,
+# the pipeline test of run.sh in miniature) and the script tests, then the unit tests under
+# ASan+UBSan and TSan.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh deps build release
