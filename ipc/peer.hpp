@@ -49,6 +49,8 @@ struct SpawnOptions {
   // The channel: opened by address (TransportInfo::listen/connect) with these options.
   const TransportInfo* transport = nullptr;
   Options transport_options{};
+  // The CPU the peer pins itself to first thing (sched_setaffinity); -1: not pinned.
+  int peer_cpu = -1;
 };
 
 struct PairOptions {

@@ -1,6 +1,7 @@
 #include "ipc/spawn.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ struct PeerArgs {
   long buffer_bytes = 0;
   long parent = 0;
   long error_fd = -1;
+  long cpu = -1;
 };
 
 long to_long(std::string_view key, std::string_view value) {
@@ -74,6 +76,7 @@ PeerArgs parse_peer_args(int argc, char** argv) {
     else if (key == "buffer") a.buffer_bytes = to_long(key, value);
     else if (key == "parent") a.parent = to_long(key, value);
     else if (key == "error-fd") a.error_fd = to_long(key, value);
+    else if (key == "cpu") a.cpu = to_long(key, value);
     else throw std::invalid_argument("unknown flag '--peer-" + std::string(key) + "'");
   }
   if (a.transport.empty() || a.address.empty() || a.timeout_ms <= 0 || a.parent <= 0)
@@ -92,15 +95,29 @@ void report(int fd, const std::string& what) noexcept {
 
 std::vector<std::string> peer_argv(const SpawnOptions& s, const std::string& address,
                                    int error_fd) {
-  return {s.executable,
-          std::string(kPeerFlag) + s.entry,
-          "--peer-arg=" + s.arg,
-          "--peer-transport=" + std::string(s.transport->name),
-          "--peer-address=" + address,
-          "--peer-timeout=" + std::to_string(s.transport_options.timeout.count()),
-          "--peer-buffer=" + std::to_string(s.transport_options.buffer_bytes),
-          "--peer-parent=" + std::to_string(::getpid()),
-          "--peer-error-fd=" + std::to_string(error_fd)};
+  std::vector<std::string> argv = {
+      s.executable,
+      std::string(kPeerFlag) + s.entry,
+      "--peer-arg=" + s.arg,
+      "--peer-transport=" + std::string(s.transport->name),
+      "--peer-address=" + address,
+      "--peer-timeout=" + std::to_string(s.transport_options.timeout.count()),
+      "--peer-buffer=" + std::to_string(s.transport_options.buffer_bytes),
+      "--peer-parent=" + std::to_string(::getpid()),
+      "--peer-error-fd=" + std::to_string(error_fd)};
+  if (s.peer_cpu >= 0) argv.push_back("--peer-cpu=" + std::to_string(s.peer_cpu));
+  return argv;
+}
+
+void pin_to(long cpu) {
+  if (cpu < 0) return;
+  if (cpu >= CPU_SETSIZE)
+    throw std::invalid_argument("--peer-cpu: no CPU " + std::to_string(cpu));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(static_cast<int>(cpu), &set);
+  if (::sched_setaffinity(0, sizeof set, &set) != 0)
+    throw_errno("sched_setaffinity CPU " + std::to_string(cpu));
 }
 
 }  // namespace
@@ -135,6 +152,7 @@ std::optional<int> run_peer_mode(int argc, char** argv) {
     return kExitFailed;
   }
   try {
+    pin_to(a.cpu);  // before anything else runs, as a pinned forked peer does
     PeerEntryFn fn = find_peer_entry(a.entry);
     if (fn == nullptr)
       throw std::invalid_argument("unknown peer entry '" + a.entry + "' (known: " +

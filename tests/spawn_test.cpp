@@ -4,6 +4,7 @@
 #include "ipc/spawn.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -57,7 +58,21 @@ void send_pid_then_sleep_peer(Transport& t, std::string_view) {
   for (;;) ::pause();  // only the death of the parent ends this
 }
 
+// Sends how many CPUs it may run on, then the first of them.
+void report_affinity_peer(Transport& t, std::string_view) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) throw_errno("sched_getaffinity");
+  int cpus[2] = {CPU_COUNT(&set), -1};
+  for (int c = 0; c < CPU_SETSIZE && cpus[1] < 0; ++c)
+    if (CPU_ISSET(c, &set)) cpus[1] = c;
+  t.send(std::as_bytes(std::span(cpus)));
+  std::byte b[1];
+  t.recv(b);
+}
+
 [[maybe_unused]] const bool kRegistered =
+    register_peer_entry("report-affinity", report_affinity_peer) &&
     register_peer_entry("echo", echo_peer) &&
     register_peer_entry("exit-at-once", exit_at_once_peer) &&
     register_peer_entry("throw", throw_peer) &&
@@ -260,6 +275,22 @@ TEST(SpawnTest, PeerDiesWithItsParent) {
   EXPECT_EQ(::kill(peer, 0), -1);
   EXPECT_EQ(errno, ESRCH);
   ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+TEST(SpawnTest, PeerPinsItselfToTheCpuAsked) {
+  PairOptions pair{.timeout = kTimeout};
+  pair.spawn.peer_cpu = 0;
+  Options options;
+  options.timeout = kTimeout;
+  int cpus[2] = {0, -1};
+  run_named_pair(Context::kSpawn, find_transport("pipe"), options, "report-affinity", "",
+                 [&](Transport& t, Heartbeat&) {
+                   ASSERT_EQ(t.recv(std::as_writable_bytes(std::span(cpus))), sizeof cpus);
+                   t.send({});
+                 },
+                 pair);
+  EXPECT_EQ(cpus[0], 1);
+  EXPECT_EQ(cpus[1], 0);
 }
 
 TEST(SpawnTest, PeerModeRejectsABadCommandLine) {
