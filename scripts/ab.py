@@ -351,6 +351,9 @@ def ab_gate(runners, bench_filter, pairs, rng, threshold=0.10, alpha=0.01,
     if verdicts == {"new"}:
         raise SkipGate(f"baseline has none of the benchmarks matching "
                        f"{bench_filter!r}")
+    if verdicts <= {"new", "missing"}:
+        raise SkipGate(f"baseline and new share none of the benchmarks "
+                       f"matching {bench_filter!r}")
     flagged = [r["name"] for r in first if r["verdict"] == "slower"]
     result = {"rows": first, "first": first, "confirm": None,
               "flagged": flagged, "confirmed": flagged}

@@ -38,7 +38,7 @@ def main():
     slow = os.environ.get("FAKE_SLOW_FILTER")
     factor = float(os.environ.get("FAKE_SLOW_FACTOR", "1.25"))
     err = os.environ.get("FAKE_ERROR_FILTER")
-    drift = 1.5 + 0.5 * math.sin(time.time() * 3.0)
+    drift = 1.5 + 0.5 * math.sin(time.time() / 20.0)
     entries = []
     for base in names:
         name = base + "/real_time"
