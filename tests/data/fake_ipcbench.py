@@ -9,6 +9,8 @@ same for every process at a given moment) and ~3% noise. Knobs (env):
   FAKE_ERROR_FILTER=<substring>  mark benchmarks errored
   FAKE_EXIT=<code>  exit with this status and a message on stderr
   FAKE_BENCHMARKS=name,name  replace the default benchmark list
+  IPCBENCH_INJECT_NS / IPCBENCH_INJECT_FILTER  as the real binary: + ns per
+      round trip in benchmarks whose name contains the filter
 """
 
 import json
@@ -55,6 +57,10 @@ def main():
                 t = 10.0 * drift * random.lognormvariate(0, 0.03)
                 if slow and slow in name:
                     t *= factor
+                inject = os.environ.get("IPCBENCH_INJECT_NS")
+                if inject and os.environ.get("IPCBENCH_INJECT_FILTER",
+                                             "") in base:
+                    t += int(inject) / 1000.0
                 entry.update(real_time=t, cpu_time=t)
             entries.append(entry)
     doc = {"context": {"date": "now", "num_cpus": 2,

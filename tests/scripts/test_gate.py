@@ -704,5 +704,28 @@ class TestAbCli(TempDirCase):
             self.assertNotIn("Traceback", proc.stderr)
 
 
+class TestExperimentCli(TempDirCase):
+    def test_one_run_each_with_fake_binary(self):
+        js = os.path.join(self.tmp, "exp.json")
+        proc = self.run_script("gate_experiment.py", "--binary", FAKE,
+                               "--runs", "1", "--filter", ".", "--seed", "3",
+                               "--json", js)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("false alarms (A/A): 0/1", proc.stdout)
+        self.assertIn("detection: 1/1", proc.stdout)
+        self.assertIn("wall time per gate run", proc.stdout)
+        with open(js) as f:
+            doc = json.load(f)
+        det = [r for r in doc["runs"] if r["kind"] == "detect"][0]
+        self.assertAlmostEqual(det["target_ratio"], 1.25, delta=0.1)
+        self.assertEqual(det["confirmed"], ["roundtrip/queue/thread/size:16"])
+
+    def test_bad_binary(self):
+        proc = self.run_script("gate_experiment.py", "--binary",
+                               os.path.join(self.tmp, "nope"))
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(len(proc.stderr.splitlines()), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

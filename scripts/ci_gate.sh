@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# ci_gate.sh - CI regression gate: HEAD (working tree) against HEAD~1, paired A/B.
+# Builds both under build-ab/, alternates their ipcbench binaries on a small, steady
+# subset of round trips (scripts/ab.py defaults) and exits 1 on a slowdown that is both
+# > 10% and significant twice in a row. Passes with "gate skipped: ..." when HEAD has no
+# parent (or a shallow clone hides it) or the parent does not build or run.
+# Extra arguments go to scripts/ab.py (e.g. --filter REGEX, --pairs N, --arg=--pin=same).
+# Environment: GATE_BASE (default HEAD~1); GITHUB_STEP_SUMMARY gets the Markdown table.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mkdir -p build-ab
+rm -f build-ab/gate.md build-ab/gate.json
+start=$SECONDS
+status=0
+/usr/bin/python3 scripts/ab.py --base "${GATE_BASE:-HEAD~1}" --skip-if-base-fails \
+  --markdown build-ab/gate.md --json build-ab/gate.json "$@" || status=$?
+if [[ -n "${GITHUB_STEP_SUMMARY:-}" && -f build-ab/gate.md ]]; then
+  cat build-ab/gate.md >>"$GITHUB_STEP_SUMMARY"
+fi
+echo "ci_gate.sh: exit ${status} after $((SECONDS - start)) s (report: build-ab/gate.md)"
+exit "$status"
