@@ -183,8 +183,9 @@ class BinaryRunner:
     """Runs one ipcbench binary once; returns {key: gate.Sample}."""
 
     def __init__(self, binary, env=None, args=(), min_time=DEFAULT_MIN_TIME,
-                 repetitions=1, label="?"):
+                 repetitions=1, label="?", cpus=None):
         self.binary = binary
+        self.cpus = set(cpus) if cpus else None
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.args = list(args)
@@ -208,6 +209,7 @@ class BinaryRunner:
             cmd = self.command(bench_filter, out_path)
             try:
                 proc = subprocess.run(cmd, env=self.env,
+                                      preexec_fn=self._pin,
                                       stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True,
                                       errors="replace",
@@ -226,6 +228,11 @@ class BinaryRunner:
             return gate.collect(gate.load(out_path), self.label)
         finally:
             os.unlink(out_path)
+
+    def _pin(self):
+        # Runs in the child before exec: threads of ipcbench inherit it.
+        if self.cpus:
+            os.sched_setaffinity(0, self.cpus)
 
 
 def run_pairs(runners, bench_filter, pairs, rng, progress=None):
@@ -392,6 +399,38 @@ def _join(a, b):
 # --------------------------------------------------------------------------
 # Command line
 
+def cpu_list(text):
+    """--cpus: "auto" (one CPU: the last allowed), "all", or "0,2-3"."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if text == "all":
+        return set()
+    if text == "auto":
+        return {allowed[-1]}
+    cpus = set()
+    try:
+        for part in text.split(","):
+            lo, sep, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi if sep else lo) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected auto, all or a CPU list like 1 or 0,2-3: {text!r}") \
+            from None
+    if not cpus or not cpus <= set(allowed):
+        raise argparse.ArgumentTypeError(
+            f"CPUs {text} not all available (allowed: "
+            f"{','.join(map(str, allowed))})")
+    return cpus
+
+
+def default_cpus(cpus, extra_args):
+    """Resolve an unset --cpus: ipcbench's own --pin wins over ours."""
+    if cpus is not None:
+        return cpus or None
+    if any(a.startswith("--pin") for a in extra_args):
+        return None
+    return cpu_list("auto")
+
+
 def env_pair(text):
     key, sep, value = text.partition("=")
     if not sep or not key or not key.replace("_", "a").isalnum():
@@ -443,6 +482,12 @@ def build_parser():
                         metavar="ARG", dest="extra",
                         help="extra ipcbench argument for both sides "
                              "(repeatable), e.g. --arg=--pin=same")
+    parser.add_argument("--cpus", type=cpu_list, metavar="LIST",
+                        help="CPU affinity of both binaries: auto (the "
+                             "default: one CPU, so both peers share a "
+                             "core, which is steady here; all when an "
+                             "--arg=--pin... is given), all (no pinning) "
+                             "or a list such as 0 or 0-1")
     parser.add_argument("--a-env", action="append", type=env_pair,
                         default=[], metavar="NAME=VALUE",
                         help="environment for the A (baseline) side only")
@@ -499,9 +544,11 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     fail_on = tuple(args.fail_on or ("slower",))
+    args.cpus = default_cpus(args.cpus, args.extra)
     settings = gate.settings_of(args)
     settings.update(pairs=args.pairs, min_time=args.min_time,
                     filter=args.filter, extra_args=args.extra,
+                    cpus=sorted(args.cpus) if args.cpus else "all",
                     a_env=dict(args.a_env), b_env=dict(args.b_env))
 
     def progress(msg):
@@ -514,7 +561,7 @@ def main(argv=None):
         a_bin, b_bin, a_desc = prepare_binaries(args, progress)
         t_built = time.monotonic()
         common = dict(args=args.extra, min_time=args.min_time,
-                      repetitions=args.repetitions)
+                      repetitions=args.repetitions, cpus=args.cpus)
         runners = {"A": BaselineRunner(a_bin, env=dict(args.a_env),
                                        label="A (baseline)", **common),
                    "B": BinaryRunner(b_bin, env=dict(args.b_env),

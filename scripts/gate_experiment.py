@@ -36,12 +36,12 @@ PROG = "gate_experiment.py"
 DEFAULT_TARGET = "roundtrip/queue/thread/size:16"
 
 
-def calibrate(runner, target, times=3):
-    """Median real time (ns) of target over a few A invocations."""
+def calibrate(runner, bench_filter, target, times=3):
+    """Median real time (ns) of target over a few A invocations (with the
+    gate's filter, so the figure is taken in the gate's conditions)."""
     values = []
-    flt = ab.exact_filter([target])
     for _ in range(times):
-        sample = runner(flt).get(target)
+        sample = runner(bench_filter).get(target)
         if sample is None or sample.errored or not sample.values:
             raise gate.GateError(f"cannot measure {target} on A")
         values.append(statistics.median(sample.values))
@@ -51,12 +51,12 @@ def calibrate(runner, target, times=3):
 def one_run(kind, binary, args, target, rng, log):
     """One gate run; returns a record dict."""
     common = dict(args=args.extra, min_time=args.min_time,
-                  repetitions=args.repetitions)
+                  repetitions=args.repetitions, cpus=args.cpus)
     a = ab.BinaryRunner(binary, label="A", **common)
     b_env = {}
     record = {"kind": kind}
     if kind == "detect":
-        rt = calibrate(a, target)
+        rt = calibrate(a, args.filter, target)
         inject = max(1, round(args.slowdown * rt))
         b_env = {"IPCBENCH_INJECT_NS": str(inject),
                  "IPCBENCH_INJECT_FILTER": target}
@@ -156,6 +156,8 @@ def build_parser():
     parser.add_argument("--min-time", type=ab.min_time,
                         default=ab.DEFAULT_MIN_TIME)
     parser.add_argument("--repetitions", type=ab.positive_int, default=1)
+    parser.add_argument("--cpus", type=ab.cpu_list, metavar="LIST",
+                        help="as ab.py --cpus")
     parser.add_argument("--arg", action="append", default=[], dest="extra",
                         metavar="ARG", help="extra ipcbench argument")
     parser.add_argument("--threshold", type=gate.fraction, default=0.10)
@@ -170,6 +172,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    args.cpus = ab.default_cpus(args.cpus, args.extra)
 
     def progress(msg):
         print(f"{PROG}: {msg}", file=sys.stderr, flush=True)
@@ -192,11 +195,15 @@ def main(argv=None):
                 print(describe(i + 1, rec), flush=True)
         total = time.monotonic() - t0
         lines = summarize(records)
+        cpus = ",".join(map(str, sorted(args.cpus))) if args.cpus else "all"
         lines.append(f"total {total:.0f} s; filter {args.filter!r}, "
                      f"{args.pairs} pairs, min_time {args.min_time:g}, "
+                     f"cpus {cpus}, "
                      f"threshold {args.threshold:g}, alpha {args.alpha:g}")
         if args.json:
-            doc = {"settings": {k: v for k, v in vars(args).items()},
+            settings = dict(vars(args))
+            settings["cpus"] = sorted(args.cpus) if args.cpus else "all"
+            doc = {"settings": settings,
                    "binary": binary, "summary": lines, "runs": records}
             gate.write_atomic(args.json, gate.json.dumps(
                 gate._finite(doc), indent=1) + "\n")

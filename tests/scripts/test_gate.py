@@ -695,8 +695,32 @@ class TestAbCli(TempDirCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("gate skipped: baseline has none", proc.stdout)
 
+    def test_cpu_list(self):
+        allowed = sorted(os.sched_getaffinity(0))
+        self.assertEqual(ab.cpu_list("auto"), {allowed[-1]})
+        self.assertEqual(ab.cpu_list("all"), set())
+        self.assertEqual(ab.cpu_list(str(allowed[0])), {allowed[0]})
+        for bad in ("x", "1-", "99999"):
+            with self.assertRaises(Exception):
+                ab.cpu_list(bad)
+        self.assertIsNone(ab.default_cpus(None, ["--pin=same"]))
+        self.assertEqual(ab.default_cpus(None, []), {allowed[-1]})
+        self.assertIsNone(ab.default_cpus(set(), []))
+
+    def test_pinned_child_inherits_affinity(self):
+        cpu = sorted(os.sched_getaffinity(0))[-1]
+        runner = ab.BinaryRunner(PYTHON, cpus={cpu})
+        # writes an empty result only if its affinity is {cpu}
+        runner.command = lambda flt, out: [
+            PYTHON, "-c", "import os, sys\n"
+            f"if os.sched_getaffinity(0) != {{{cpu}}}: sys.exit(1)\n"
+            f"open(sys.argv[1], 'w').write('{{\"benchmarks\": []}}')",
+            out]
+        self.assertEqual(runner("."), {})
+
     def test_bad_flags(self):
         for args in (["--b-env", "NOEQUALS"], ["--pairs", "0"],
+                     ["--cpus", "nonsense"],
                      ["--min-time", "-1"],
                      ["--a-binary", "/nonexistent/ipcbench"]):
             proc = self.run_script("ab.py", *args, "--b-binary", FAKE)
