@@ -1,0 +1,50 @@
+// The JSON context: what ran, where, built how. Google Benchmark adds its own fields
+// (date, host, CPUs, caches, load average); these come on top.
+#include <sys/utsname.h>
+
+#include <fstream>
+#include <string>
+
+#include "bench/harness.hpp"
+
+#ifndef IPCBENCH_GIT_COMMIT
+#define IPCBENCH_GIT_COMMIT "unknown"
+#endif
+#ifndef IPCBENCH_BUILD_TYPE
+#define IPCBENCH_BUILD_TYPE "unknown"
+#endif
+
+namespace bench {
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string kernel() {
+  utsname u{};
+  if (::uname(&u) != 0) return "unknown";
+  return std::string(u.sysname) + " " + u.release + " " + u.machine;
+}
+
+}  // namespace
+
+void add_context(const Config& config) {
+  benchmark::AddCustomContext("ipcbench_schema", "1");
+  benchmark::AddCustomContext("kernel", kernel());
+  benchmark::AddCustomContext("cpu_model", cpu_model());
+  benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
+  benchmark::AddCustomContext("build_type", IPCBENCH_BUILD_TYPE);
+  benchmark::AddCustomContext("git_commit", IPCBENCH_GIT_COMMIT);
+  benchmark::AddCustomContext("pin", "none");
+  benchmark::AddCustomContext("timeout_ms", std::to_string(config.timeout.count()));
+}
+
+}  // namespace bench

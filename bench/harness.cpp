@@ -1,0 +1,39 @@
+#include "bench/harness.hpp"
+
+#include <cstdlib>
+
+namespace bench {
+
+std::string join_name(std::initializer_list<std::string_view> parts) {
+  std::string name;
+  for (std::string_view p : parts) {
+    if (!name.empty()) name += '/';
+    name += p;
+  }
+  return name;
+}
+
+std::vector<ipc::Context> contexts_for(const Config& config,
+                                       const ipc::TransportInfo& transport) {
+  std::vector<ipc::Context> out;
+  for (ipc::Context c : config.contexts)
+    if (c == ipc::Context::kThread || transport.cross_process) out.push_back(c);
+  return out;
+}
+
+std::int64_t injected_delay_ns(const std::string& benchmark_name) {
+  const char* ns = std::getenv("IPCBENCH_INJECT_NS");
+  if (ns == nullptr || *ns == '\0') return 0;
+  const char* filter = std::getenv("IPCBENCH_INJECT_FILTER");
+  if (filter != nullptr && benchmark_name.find(filter) == std::string::npos) return 0;
+  return std::strtoll(ns, nullptr, 10);
+}
+
+void busy_wait_ns(std::int64_t ns) noexcept {
+  if (ns <= 0) return;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+}  // namespace bench

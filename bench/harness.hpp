@@ -1,0 +1,52 @@
+// What every scenario shares: the run configuration chosen on the command line, the
+// benchmark name format, error reporting, and the test-only injected delay.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ipc/peer.hpp"
+#include "ipc/transport.hpp"
+
+namespace bench {
+
+struct Config {
+  std::chrono::milliseconds timeout{5000};
+  std::vector<const ipc::TransportInfo*> transports;  // chosen with --transports
+  std::vector<ipc::Context> contexts;                 // chosen with --contexts
+};
+
+// "scenario/part/part/...": the parseable name of every benchmark.
+std::string join_name(std::initializer_list<std::string_view> parts);
+
+// The contexts of `config` in which `transport` can run.
+std::vector<ipc::Context> contexts_for(const Config& config, const ipc::TransportInfo& transport);
+
+// Runs `body`, and on any exception marks the benchmark failed with
+// "<label>: <what>", so a failure is an error entry, never a figure.
+template <typename Body>
+void guarded(benchmark::State& state, const std::string& label, Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    state.SkipWithError((label + ": " + e.what()).c_str());
+  }
+}
+
+// Test-only knob for checking the regression gate against a known slowdown:
+// IPCBENCH_INJECT_NS=<ns> busy-waits that long per message sent, in benchmarks whose
+// name contains IPCBENCH_INJECT_FILTER (all when unset). Returns 0 when off.
+std::int64_t injected_delay_ns(const std::string& benchmark_name);
+void busy_wait_ns(std::int64_t ns) noexcept;
+
+// Scenario registration, called from main() once the configuration is known.
+void register_roundtrip(const Config& config);
+
+// Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
+void add_context(const Config& config);
+
+}  // namespace bench

@@ -1,0 +1,127 @@
+#include "ipc/child_process.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <thread>
+#include <utility>
+
+#include "ipc/error.hpp"
+
+namespace ipc {
+namespace {
+
+constexpr int kExitFailed = 70;  // EX_SOFTWARE
+constexpr std::size_t kMaxError = 4096;
+
+void report_and_exit(int fd, const char* what) noexcept {
+  std::size_t n = std::min(std::strlen(what), kMaxError);
+  [[maybe_unused]] ssize_t w = ::write(fd, what, n);
+  ::_exit(kExitFailed);
+}
+
+}  // namespace
+
+std::string ExitStatus::describe() const {
+  std::string s;
+  if (signaled)
+    s = "killed by signal " + std::to_string(code) + " (" + strsignal(code) + ")";
+  else if (code != 0)
+    s = "exited with code " + std::to_string(code);
+  else
+    s = "exited normally";
+  if (!error.empty()) s += ": " + error;
+  return s;
+}
+
+ChildProcess::ChildProcess(pid_t pid, UniqueFd error_pipe)
+    : pid_(pid), error_pipe_(std::move(error_pipe)) {
+  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+ChildProcess ChildProcess::fork(const std::function<void()>& body) {
+  FdPair errors = make_pipe();
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    // Die with the parent; if it is already gone, the signal was never armed.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(kExitFailed);
+    errors.read.reset();
+    try {
+      body();
+    } catch (const std::exception& e) {
+      report_and_exit(errors.write.get(), e.what());
+    } catch (...) {
+      report_and_exit(errors.write.get(), "unknown exception");
+    }
+    ::_exit(0);
+  }
+  return ChildProcess(pid, std::move(errors.read));
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      error_pipe_(std::move(other.error_pipe_)),
+      pidfd_(std::move(other.pidfd_)) {}
+
+ChildProcess::~ChildProcess() {
+  if (reaped()) return;
+  kill();
+  try {
+    try_reap(true);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ipcbench: reaping child %d: %s\n", pid_, e.what());
+  }
+}
+
+void ChildProcess::kill() noexcept {
+  if (!reaped()) ::kill(pid_, SIGKILL);
+}
+
+std::optional<ExitStatus> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
+  if (reaped()) throw std::logic_error("ChildProcess::wait_for: already reaped");
+  if (pidfd_) {
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    int r;
+    while ((r = ::poll(&p, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+    }
+    if (r < 0) throw_errno("poll pidfd");
+    if (r == 0) return std::nullopt;
+    return try_reap(true);
+  }
+  // No pidfd: poll waitpid.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (auto status = try_reap(false)) return status;
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+std::optional<ExitStatus> ChildProcess::try_reap(bool block) {
+  int status = 0;
+  pid_t r;
+  while ((r = ::waitpid(pid_, &status, block ? 0 : WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (r == 0) return std::nullopt;
+  if (r < 0) throw_errno("waitpid " + std::to_string(pid_));
+  pid_ = -1;
+  ExitStatus out;
+  out.signaled = WIFSIGNALED(status);
+  out.code = out.signaled ? WTERMSIG(status) : WEXITSTATUS(status);
+  char buf[kMaxError];
+  ssize_t n;
+  while ((n = ::read(error_pipe_.get(), buf, sizeof buf)) > 0) out.error.append(buf, n);
+  return out;
+}
+
+}  // namespace ipc

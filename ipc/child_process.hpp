@@ -1,0 +1,54 @@
+// ChildProcess: a forked child running a function, owned by the parent. The destructor
+// kills (SIGKILL) and reaps a child that is still running, so no zombie outlives it; the
+// child dies with the parent (PR_SET_PDEATHSIG) and leaves through _exit.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "ipc/unique_fd.hpp"
+
+namespace ipc {
+
+struct ExitStatus {
+  bool signaled = false;
+  int code = 0;        // exit code, or the signal number when signaled
+  std::string error;   // what the child reported before exiting, if anything
+  bool ok() const noexcept { return !signaled && code == 0 && error.empty(); }
+  // "exited with code 1: <error>", "killed by signal 9 (Killed)", "exited normally".
+  std::string describe() const;
+};
+
+class ChildProcess {
+ public:
+  // Forks; the child runs `body` and exits 0, or, if it throws, writes what() to
+  // the parent and exits 70.
+  static ChildProcess fork(const std::function<void()>& body);
+
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&&) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const noexcept { return pid_; }
+  // A pidfd that polls readable once the child has exited (-1 if unsupported).
+  int pidfd() const noexcept { return pidfd_.get(); }
+  // Waits up to `timeout` and reaps the child; nullopt if it is still running.
+  std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout);
+  // SIGKILL, if not yet reaped. Never throws.
+  void kill() noexcept;
+  bool reaped() const noexcept { return pid_ <= 0; }
+
+ private:
+  ChildProcess(pid_t pid, UniqueFd error_pipe);
+  std::optional<ExitStatus> try_reap(bool block);
+
+  pid_t pid_ = -1;
+  UniqueFd error_pipe_;
+  UniqueFd pidfd_;
+};
+
+}  // namespace ipc

@@ -1,0 +1,43 @@
+#include "ipc/names.hpp"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "ipc/error.hpp"
+
+namespace ipc {
+
+std::string unique_shm_name() {
+  static std::atomic<unsigned> counter{0};
+  return "/ipcbench-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+TempDir::TempDir() : owner_pid_(::getpid()) {
+  std::string tmpl = "/tmp/ipcbench-" + std::to_string(owner_pid_) + "-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) throw_errno("mkdtemp " + tmpl);
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  if (::getpid() != owner_pid_) return;
+  if (DIR* dir = ::opendir(path_.c_str())) {
+    while (dirent* e = ::readdir(dir)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      ::unlink((path_ + "/" + e->d_name).c_str());
+    }
+    ::closedir(dir);
+  }
+  if (::rmdir(path_.c_str()) != 0)
+    std::fprintf(stderr, "ipcbench: cannot remove %s: %s\n", path_.c_str(),
+                 std::strerror(errno));
+}
+
+}  // namespace ipc

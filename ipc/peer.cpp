@@ -1,0 +1,214 @@
+#include "ipc/peer.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "ipc/child_process.hpp"
+#include "ipc/error.hpp"
+#include "ipc/unique_fd.hpp"
+
+namespace ipc {
+namespace {
+
+// A thread that calls on_hang() if the heartbeat does not move for `timeout`, or
+// on_peer_exit() when `pidfd` (if >= 0) becomes readable. It fires at most once and
+// is stopped by its destructor. It sleeps in poll(2): no periodic wake-ups faster
+// than the timeout, so it does not disturb what it watches.
+class Watchdog {
+ public:
+  Watchdog(const Heartbeat& heartbeat, std::chrono::milliseconds timeout, int pidfd,
+           std::function<void()> on_hang, std::function<void()> on_peer_exit)
+      : stop_(::eventfd(0, EFD_CLOEXEC)) {
+    if (!stop_) throw_errno("eventfd");
+    thread_ = std::thread([=, this, &heartbeat] {
+      std::uint64_t last = heartbeat.count();
+      pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
+      const nfds_t n = pidfd >= 0 ? 2 : 1;
+      for (;;) {
+        int r = ::poll(fds, n, static_cast<int>(timeout.count()));
+        if (r < 0) continue;  // EINTR
+        if (fds[0].revents != 0) return;
+        if (n == 2 && fds[1].revents != 0) {
+          on_peer_exit();
+          return;
+        }
+        if (r == 0) {
+          std::uint64_t now = heartbeat.count();
+          if (now == last) {
+            hung_.store(true);
+            on_hang();
+            return;
+          }
+          last = now;
+        }
+      }
+    });
+  }
+
+  ~Watchdog() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t w = ::write(stop_.get(), &one, sizeof one);
+    thread_.join();
+  }
+
+  bool hung() const noexcept { return hung_.load(); }
+
+ private:
+  UniqueFd stop_;
+  std::atomic<bool> hung_{false};
+  std::thread thread_;
+};
+
+// What the main side saw: nothing, a consequence of the peer's trouble (closed,
+// timed out), or an error of its own (a bad message, a system error).
+struct MainResult {
+  bool failed = false;
+  bool consequence = false;
+  std::string what;
+};
+
+MainResult run_main(const MainFn& main, Transport& a, Heartbeat& heartbeat) {
+  try {
+    main(a, heartbeat);
+    return {};
+  } catch (const ClosedError& e) {
+    return {true, true, e.what()};
+  } catch (const TimeoutError& e) {
+    return {true, true, e.what()};
+  } catch (const std::exception& e) {
+    return {true, false, e.what()};
+  }
+}
+
+std::string hang_message(std::chrono::milliseconds timeout, const char* action) {
+  return "no progress within " + std::to_string(timeout.count()) + " ms: peer hung (" +
+         action + ")";
+}
+
+[[noreturn]] void fail(const std::string& what) { throw PeerError(what); }
+
+void run_thread_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
+                     std::chrono::milliseconds timeout) {
+  Transport& a = *ch.a;
+  Transport& b = *ch.b;
+  auto shutdown_both = [&] {
+    a.shutdown();
+    b.shutdown();
+  };
+  std::string peer_error;
+  std::promise<void> done;
+  std::thread thread([&] {
+    try {
+      peer(b);
+      b.shutdown();  // as a process's exit would: main sees the end after the data
+    } catch (const std::exception& e) {
+      peer_error = e.what();
+      shutdown_both();
+    }
+    done.set_value();
+  });
+
+  Heartbeat heartbeat;
+  MainResult result;
+  bool hung;
+  {
+    Watchdog watchdog(heartbeat, timeout, -1, shutdown_both, [] {});
+    result = run_main(main, a, heartbeat);
+    hung = watchdog.hung();
+  }
+  if (result.failed) shutdown_both();
+  auto finished = done.get_future();
+  bool late = finished.wait_for(timeout) != std::future_status::ready;
+  if (late) {
+    shutdown_both();
+    if (finished.wait_for(timeout) != std::future_status::ready) {
+      // Every transport call fails promptly after shutdown(); a peer stuck elsewhere
+      // cannot be stopped from outside its thread.
+      std::fprintf(stderr, "ipcbench: a peer thread cannot be stopped; aborting\n");
+      std::abort();
+    }
+  }
+  thread.join();
+
+  if (hung) fail(hang_message(timeout, "channel shut down"));
+  if (result.failed && !result.consequence) fail(result.what);
+  if (late)  // checked before peer_error: that is then only the shutdown we caused
+    fail("peer thread did not finish within " + std::to_string(timeout.count()) +
+         " ms after the last message");
+  if (!peer_error.empty()) fail("peer thread failed: " + peer_error);
+  if (result.failed) fail(result.what);
+}
+
+void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
+                      std::chrono::milliseconds timeout) {
+  ChildProcess child = ChildProcess::fork([&] {
+    ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
+    peer(*ch.b);
+  });
+  ch.b.reset();
+  Transport& a = *ch.a;
+
+  Heartbeat heartbeat;
+  MainResult result;
+  bool hung;
+  {
+    // A dead child closes its descriptors, which ends main's calls on fd transports;
+    // shared-memory ones learn it through on_peer_exit().
+    Watchdog watchdog(heartbeat, timeout, child.pidfd(),
+                      [&] {
+                        child.kill();
+                        a.on_peer_exit();
+                      },
+                      [&] { a.on_peer_exit(); });
+    result = run_main(main, a, heartbeat);
+    hung = watchdog.hung();
+  }
+  // Reap the child: at once if main finished, briefly (to learn why it died) if main
+  // failed, and kill it if it is still there after that.
+  if (result.failed) a.shutdown();  // a child blocked on us sees the end and exits
+  bool killed = hung;
+  std::optional<ExitStatus> status =
+      child.wait_for(result.failed && !hung ? std::chrono::milliseconds(200) : timeout);
+  bool late = !status && !result.failed && !hung;
+  if (!status) {
+    child.kill();
+    killed = true;
+    status = child.wait_for(timeout);
+  }
+
+  if (hung) fail(hang_message(timeout, "peer process killed"));
+  if (result.failed && !result.consequence) fail(result.what);
+  if (status && !status->ok() && !killed) fail("peer process " + status->describe());
+  if (result.failed) fail(result.what);
+  if (late)
+    fail("peer process did not exit within " + std::to_string(timeout.count()) +
+         " ms after the last message (killed)");
+}
+
+}  // namespace
+
+std::string_view context_name(Context context) noexcept {
+  return context == Context::kThread ? "thread" : "process";
+}
+
+std::optional<Context> parse_context(std::string_view name) noexcept {
+  if (name == "thread") return Context::kThread;
+  if (name == "process") return Context::kProcess;
+  return std::nullopt;
+}
+
+void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
+              const PairOptions& options) {
+  if (context == Context::kThread)
+    run_thread_pair(channel, peer, main, options.timeout);
+  else
+    run_process_pair(channel, peer, main, options.timeout);
+}
+
+}  // namespace ipc

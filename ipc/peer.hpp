@@ -1,0 +1,58 @@
+// Execution contexts: run the peer side of a channel as a thread or as a forked process,
+// with the same code, and detect a peer that fails, dies or hangs.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+
+#include "ipc/transport.hpp"
+
+namespace ipc {
+
+enum class Context { kThread, kProcess };
+
+std::string_view context_name(Context context) noexcept;
+std::optional<Context> parse_context(std::string_view name) noexcept;
+
+// The main side beats once per unit of progress (a round trip, a message); a watchdog
+// declares the pair hung when no beat comes for the timeout.
+class Heartbeat {
+ public:
+  void beat() noexcept { count_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> count_{0};
+};
+
+// Why a pair failed: the peer's error, exit status or signal, a hang, or main's error.
+class PeerError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// How a pair runs. New knobs (CPU placement, ...) go here, not into run_pair's signature.
+struct PairOptions {
+  // A pair that makes no progress (no heartbeat) for this long is hung.
+  std::chrono::milliseconds timeout{5000};
+};
+
+using PeerFn = std::function<void(Transport&)>;
+using MainFn = std::function<void(Transport&, Heartbeat&)>;
+
+// Runs `peer` on channel.b in `context` and `main` on channel.a in the calling thread,
+// and returns once both have finished. A process peer gets only channel.b (the parent
+// drops it), so the death of either side closes the other's descriptors.
+//
+// Throws PeerError naming what went wrong first: a hang (no heartbeat within
+// options.timeout; the peer is then killed or its channel shut down), the peer's failure
+// ("peer process killed by signal 9 (Killed)", "peer thread failed: <what>"), a peer
+// that does not exit within the timeout after main finished, or main's own exception.
+void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
+              const PairOptions& options);
+
+}  // namespace ipc

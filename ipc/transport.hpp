@@ -1,0 +1,65 @@
+// The one interface every transport implements, and the registry that makes them by name.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ipc {
+
+// One end of a duplex, message-oriented, blocking channel between two peers.
+// Message boundaries are preserved; a message may be empty. Blocking calls
+// throw TimeoutError after Options::timeout without progress, ClosedError once
+// the other end is gone or shutdown() was called.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void send(std::span<const std::byte> message) = 0;
+  // Receives one message into `buffer` and returns its size. Throws
+  // MessageError if the message does not fit.
+  virtual std::size_t recv(std::span<std::byte> buffer) = 0;
+  // Ends this end: its blocked and future calls fail promptly with ClosedError, and
+  // the other end sees the close after the data already sent (for in-memory transports,
+  // both ends are closed). Callable from any thread; never throws.
+  virtual void shutdown() noexcept = 0;
+  // The peer process has exited: blocked calls on this end must end once the data it
+  // sent has been read. Transports whose descriptors already report the peer's exit
+  // (end of file, EPIPE) override this with nothing.
+  virtual void on_peer_exit() noexcept { shutdown(); }
+};
+
+// Both ends of a channel, created before the peer starts. After a fork, the
+// parent keeps `a` and the child keeps `b`.
+struct Channel {
+  std::unique_ptr<Transport> a;
+  std::unique_ptr<Transport> b;
+};
+
+struct Options {
+  // How long a blocking call may wait without progress.
+  std::chrono::milliseconds timeout{5000};
+  // Bytes of buffer per direction for the shared-memory and queue transports.
+  std::size_t buffer_bytes = 256 * 1024;
+};
+
+using ChannelFactory = Channel (*)(const Options&);
+
+struct TransportInfo {
+  std::string_view name;
+  ChannelFactory make;
+  // Can the two ends be used from two processes after a fork?
+  bool cross_process;
+  std::string_view summary;
+};
+
+// Every registered transport, in a fixed order.
+std::span<const TransportInfo> transports();
+
+// Throws std::invalid_argument("unknown transport 'x' (known: pipe, ...)").
+const TransportInfo& find_transport(std::string_view name);
+
+}  // namespace ipc

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Smoke test of the ipcbench binary: a quick run with JSON output holds every expected
+benchmark with a positive rate and no error, and bad flags fail with one clear line.
+
+Usage: smoke_test.py PATH/TO/ipcbench   (CTest passes the built binary)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BINARY = None
+
+TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-ring", "queue"]
+THREAD_ONLY = {"queue"}
+SIZES = [16, 256, 4096, 65536]
+
+
+def expected_names():
+    names = set()
+    for t in TRANSPORTS:
+        for ctx in ["thread"] if t in THREAD_ONLY else ["thread", "process"]:
+            for size in SIZES:
+                names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
+    return names
+
+
+def run(*args, timeout=240):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout)
+
+
+class QuickRunTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        out = os.path.join(cls.tmp.name, "quick.json")
+        cls.proc = run("--quick", "--benchmark_format=json", f"--benchmark_out={out}",
+                       "--benchmark_out_format=json")
+        with open(out) as f:
+            cls.data = json.load(f)
+        cls.stdout_data = json.loads(cls.proc.stdout)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_exits_zero(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+
+    def test_every_expected_benchmark_ran_with_a_positive_rate(self):
+        by_name = {b["name"]: b for b in self.data["benchmarks"]}
+        self.assertEqual(set(by_name), expected_names())
+        for name, b in by_name.items():
+            self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
+            self.assertGreater(b["items_per_second"], 0, name)
+            self.assertGreater(b["bytes_per_second"], 0, name)
+            self.assertGreater(b["iterations"], 0, name)
+
+    def test_context_names_machine_and_build(self):
+        ctx = self.data["context"]
+        for key in ["ipcbench_schema", "kernel", "cpu_model", "compiler", "build_type",
+                    "git_commit", "pin"]:
+            self.assertTrue(ctx.get(key), key)
+
+    def test_stdout_json_matches_file(self):
+        self.assertEqual({b["name"] for b in self.stdout_data["benchmarks"]},
+                         {b["name"] for b in self.data["benchmarks"]})
+
+
+class BadInputTest(unittest.TestCase):
+    def check_usage_error(self, args, message):
+        proc = run(*args, timeout=30)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertIn(message, lines[0])
+        self.assertEqual(proc.stdout, "")
+
+    def test_unknown_flag(self):
+        self.check_usage_error(["--frobnicate"], "unrecognized command-line flag: --frobnicate")
+
+    def test_unknown_transport(self):
+        self.check_usage_error(["--transports=pipe,carrier-pigeon"],
+                               "unknown transport 'carrier-pigeon' (known: pipe, fifo")
+
+    def test_unknown_context(self):
+        self.check_usage_error(["--contexts=fibre"], "unknown context 'fibre'")
+
+    def test_bad_timeout(self):
+        for value in ["0", "-5", "abc", "99999999999"]:
+            self.check_usage_error([f"--timeout={value}"], "--timeout wants a whole number")
+
+    def test_list_shows_every_transport(self):
+        proc = run("--list", timeout=30)
+        self.assertEqual(proc.returncode, 0)
+        for t in TRANSPORTS:
+            self.assertIn(t, proc.stdout)
+
+
+class FilterTest(unittest.TestCase):
+    def test_transport_and_context_selection(self):
+        proc = run("--quick", "--transports=pipe", "--contexts=process",
+                   "--benchmark_filter=size:16/", "--benchmark_format=json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
+        self.assertEqual(names, ["roundtrip/pipe/process/size:16/real_time"])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print("usage: smoke_test.py PATH/TO/ipcbench", file=sys.stderr)
+        sys.exit(2)
+    BINARY = os.path.abspath(sys.argv.pop(1))
+    unittest.main()

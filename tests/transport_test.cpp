@@ -1,0 +1,177 @@
+// The contract every transport keeps, in every context it supports: messages of any
+// size from 1 B to 1 MiB arrive whole, in order and intact, both ways, under backpressure.
+// Parameterized over the registry, so a new transport is tested as soon as it is added.
+#include "ipc/transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ipc/buffer.hpp"
+#include "ipc/error.hpp"
+#include "ipc/message.hpp"
+#include "ipc/peer.hpp"
+#include "tests/test_support.hpp"
+
+namespace ipc {
+namespace {
+
+using std::chrono::milliseconds;
+constexpr int kMessages = 10'000;
+constexpr std::size_t kMax = 1 << 20;
+constexpr std::uint64_t kReplySeed = 1'000'000;
+constexpr milliseconds kTimeout(10'000);
+
+// Mostly small sizes around the framing edges, a 64 KiB +-1 every 100 messages and a
+// 1 MiB one every 1000: all sizes are exercised without copying gigabytes.
+std::size_t size_of(int i) {
+  static constexpr std::size_t kSmall[] = {1,   2,   7,   8,    9,    15,   16,  17,
+                                           100, 255, 256, 1000, 4095, 4096, 4097};
+  if (i % 1000 == 999) return kMax;
+  if (i % 100 == 50) return 65536 + static_cast<std::size_t>(i % 3) - 1;
+  return kSmall[i % std::size(kSmall)];
+}
+
+void expect_message(std::span<const std::byte> got, std::size_t size, std::uint64_t seed) {
+  if (got.size() != size)
+    throw MessageError("message " + std::to_string(seed) + ": " + std::to_string(got.size()) +
+                       " bytes, expected " + std::to_string(size));
+  check_pattern(got, seed);
+}
+
+struct Param {
+  const TransportInfo* transport;
+  Context context;
+};
+
+std::vector<Param> all_params() {
+  std::vector<Param> out;
+  for (const TransportInfo& t : transports())
+    for (Context c : {Context::kThread, Context::kProcess})
+      if (c == Context::kThread || t.cross_process) out.push_back({&t, c});
+  return out;
+}
+
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+  std::string name = std::string(info.param.transport->name) + "_" +
+                     std::string(context_name(info.param.context));
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+}
+
+class TransportTest : public ::testing::TestWithParam<Param> {
+ protected:
+  void run(const PeerFn& peer, const MainFn& main) {
+    Options options;
+    options.timeout = kTimeout;
+    run_pair(GetParam().context, GetParam().transport->make(options), peer, main,
+             {.timeout = kTimeout});
+  }
+};
+
+TEST_P(TransportTest, PingPongBothWays) {
+  EXPECT_NO_THROW(run(
+      [](Transport& t) {
+        AlignedBuffer in(kMax), out(kMax);
+        for (int i = 0; i < kMessages; ++i) {
+          expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
+          auto reply = out.span().first(size_of(kMessages - 1 - i));
+          fill_pattern(reply, kReplySeed + i);
+          t.send(reply);
+        }
+      },
+      [](Transport& t, Heartbeat& h) {
+        AlignedBuffer in(kMax), out(kMax);
+        for (int i = 0; i < kMessages; ++i) {
+          auto msg = out.span().first(size_of(i));
+          fill_pattern(msg, i);
+          t.send(msg);
+          expect_message(in.span().first(t.recv(in.span())), size_of(kMessages - 1 - i),
+                         kReplySeed + i);
+          h.beat();
+        }
+      }));
+}
+
+TEST_P(TransportTest, StreamOneWayThenAcknowledge) {
+  EXPECT_NO_THROW(run(
+      [](Transport& t) {
+        AlignedBuffer in(kMax);
+        std::uint64_t count = 0;
+        for (int i = 0; i < kMessages; ++i, ++count)
+          expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
+        t.send(std::as_bytes(std::span(&count, 1)));
+      },
+      [](Transport& t, Heartbeat& h) {
+        AlignedBuffer out(kMax);
+        for (int i = 0; i < kMessages; ++i) {
+          auto msg = out.span().first(size_of(i));
+          fill_pattern(msg, i);
+          t.send(msg);
+          h.beat();
+        }
+        std::uint64_t count = 0;
+        ASSERT_EQ(t.recv(std::as_writable_bytes(std::span(&count, 1))), sizeof count);
+        EXPECT_EQ(count, static_cast<std::uint64_t>(kMessages));
+      }));
+}
+
+TEST_P(TransportTest, EmptyMessagesKeepTheirBoundaries) {
+  EXPECT_NO_THROW(run(
+      [](Transport& t) {
+        std::byte b[8];
+        for (int i = 0; i < 3; ++i) t.send(std::span(b, t.recv(b)));
+      },
+      [](Transport& t, Heartbeat&) {
+        std::byte one[1]{std::byte{9}}, b[8];
+        t.send({});
+        t.send(one);
+        t.send({});
+        EXPECT_EQ(t.recv(b), 0u);
+        EXPECT_EQ(t.recv(b), 1u);
+        EXPECT_EQ(b[0], std::byte{9});
+        EXPECT_EQ(t.recv(b), 0u);
+      }));
+}
+
+TEST_P(TransportTest, MessageLargerThanTheBufferIsAnError) {
+  try {
+    run(
+        [](Transport& t) {
+          std::byte small[10];
+          t.recv(small);
+        },
+        [](Transport& t, Heartbeat&) {
+          std::byte big[100]{};
+          t.send(big);
+          std::byte b[1];
+          t.recv(b);  // the peer fails instead of answering
+        });
+    FAIL() << "no error";
+  } catch (const PeerError& e) {
+    EXPECT_NE(std::string(e.what()).find("message of 100 bytes does not fit a 10-byte buffer"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, TransportTest, ::testing::ValuesIn(all_params()), param_name);
+
+TEST(TransportRegistryTest, UnknownNameListsTheKnownOnes) {
+  try {
+    find_transport("carrier-pigeon");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("unknown transport 'carrier-pigeon' (known: pipe, ", 0),
+              0u)
+        << e.what();
+  }
+  EXPECT_EQ(find_transport("shm-ring").name, "shm-ring");
+  EXPECT_FALSE(find_transport("queue").cross_process);
+}
+
+}  // namespace
+}  // namespace ipc
