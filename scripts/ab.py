@@ -65,13 +65,13 @@ class SkipGate(gate.GateError):
 # --------------------------------------------------------------------------
 # Building
 
-def run_logged(cmd, log_path, cwd=None, timeout=1800):
+def run_logged(cmd, log_path, cwd=None, timeout=1800, env=None):
     """Run cmd with output appended to log_path; return the exit status."""
     with open(log_path, "a", encoding="utf-8") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
         try:
-            proc = subprocess.run(cmd, cwd=cwd, stdout=log,
+            proc = subprocess.run(cmd, cwd=cwd, stdout=log, env=env,
                                   stderr=subprocess.STDOUT, timeout=timeout)
         except (OSError, subprocess.TimeoutExpired) as e:
             log.write(f"{e}\n")
@@ -106,14 +106,14 @@ def resolve_rev(repo, rev):
     return proc.stdout.strip()
 
 
-def cmake_build(source, build_dir, jobs, log_path):
+def cmake_build(source, build_dir, jobs, log_path, env=None):
     """Configure (Release) and build target ipcbench; return the binary."""
     os.makedirs(build_dir, exist_ok=True)
     if not os.path.exists(os.path.join(source, "CMakeLists.txt")):
         raise gate.GateError(f"{source}: no CMakeLists.txt")
     configure = ["cmake", "-S", source, "-B", build_dir,
                  "-DCMAKE_BUILD_TYPE=Release", "-DIPCBENCH_BUILD_TESTS=OFF"]
-    if run_logged(configure, log_path) != 0:
+    if run_logged(configure, log_path, env=env) != 0:
         raise gate.GateError(f"cmake configure failed: "
                              f"{last_error_line(log_path)} (log {log_path})")
     build = ["cmake", "--build", build_dir, "--target", "ipcbench",
@@ -146,8 +146,12 @@ def build_revision(repo, sha, root, jobs, progress):
             raise gate.GateError(f"git archive {sha[:12]} failed")
         open(stamp, "w").close()
     progress(f"building baseline {sha[:12]} (log {log_path})")
+    # An exported tree has no .git: keep git (CMake asks it for the commit)
+    # from finding the enclosing repository and reporting its HEAD.
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.abspath(top))
     try:
-        return cmake_build(src, os.path.join(top, "build"), jobs, log_path)
+        return cmake_build(src, os.path.join(top, "build"), jobs, log_path,
+                           env)
     except gate.GateError as e:
         raise SkipGate(f"baseline {sha[:12]} does not build: {e}") from None
 
