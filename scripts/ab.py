@@ -15,8 +15,12 @@ ab.py therefore
      cancels), a two-sided Wilcoxon signed-rank test against 0 corrected
      for the number of benchmarks (Holm), and --threshold on the median
      ratio;
-  4. re-runs the benchmarks flagged "slower" once and fails only if they
-     are flagged again.
+  4. re-runs the benchmarks flagged "slower" once (alone, twice as many
+     pairs) and fails only if they are flagged again.
+
+Both binaries are pinned to one CPU by default (--cpus): both peers then
+share a core, which is steady here (cross-core round trips drift up to
+4.6x between minutes).
 
 It records the load average, warns when pairs are too noisy to resolve
 the threshold, prints progress on stderr and the table on stdout.
@@ -51,8 +55,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Round trips between threads that were steady on the project machine
 # (2 shared vCPUs): in-process queue and our shared-memory ring.
 DEFAULT_FILTER = "^roundtrip/(queue|shm-ring)/thread/size:(16|4096)/"
-DEFAULT_PAIRS = 16
-DEFAULT_MIN_TIME = 0.05
+DEFAULT_PAIRS = 24
+DEFAULT_MIN_TIME = 0.02
 RUN_TIMEOUT = 300
 AB_HEADERS = ("benchmark", "A (base)", "B (new)", "change", "p_adj",
               "pairs", "verdict", "note")
@@ -347,8 +351,13 @@ def median_ci_halfwidth(spread, n):
 
 
 def ab_gate(runners, bench_filter, pairs, rng, threshold=0.10, alpha=0.01,
-            correction="holm", confirm=True, progress=None):
+            correction="holm", confirm=True, progress=None,
+            confirm_pairs=None):
     """Paired A/B gate with one confirmation re-run of flagged benchmarks.
+
+    The re-run covers only the flagged benchmarks, with confirm_pairs
+    pairs (default 2 * pairs: cheap, as it runs fewer benchmarks) and is
+    judged on its own data.
 
     Returns a dict: rows (final verdicts), first (rows of the first
     round), confirm (rows of the re-run or None), flagged (names flagged
@@ -373,8 +382,9 @@ def ab_gate(runners, bench_filter, pairs, rng, threshold=0.10, alpha=0.01,
     if progress:
         progress(f"re-running {len(flagged)} flagged benchmark(s) to "
                  f"confirm: {', '.join(flagged)}")
-    again = decide_pairs(run_pairs(runners, exact_filter(flagged), pairs,
-                                   rng, progress),
+    again = decide_pairs(run_pairs(runners, exact_filter(flagged),
+                                   confirm_pairs or 2 * pairs, rng,
+                                   progress),
                          threshold, alpha, correction)
     by_name = {r["name"]: r for r in again}
     confirmed = [n for n in flagged
@@ -523,7 +533,7 @@ def build_parser():
 
 
 def prepare_binaries(args, progress):
-    """(A binary, B binary, description of A) from flags or builds.
+    """(A binary, B binary, A text, B text) from flags or builds.
 
     The baseline comes first so that a missing or broken baseline is
     known before the working tree is built.
@@ -541,7 +551,8 @@ def prepare_binaries(args, progress):
     b_bin = args.b_binary
     if b_bin is None:
         b_bin = build_tree(REPO, args.build_root, args.jobs, progress)
-    return a_bin, b_bin, a_desc
+        return a_bin, b_bin, a_desc, f"working tree ({b_bin})"
+    return a_bin, b_bin, a_desc, b_bin
 
 
 def main(argv=None):
@@ -562,7 +573,7 @@ def main(argv=None):
     t_start = time.monotonic()
     load_start = os.getloadavg()
     try:
-        a_bin, b_bin, a_desc = prepare_binaries(args, progress)
+        a_bin, b_bin, a_desc, b_desc = prepare_binaries(args, progress)
         t_built = time.monotonic()
         common = dict(args=args.extra, min_time=args.min_time,
                       repetitions=args.repetitions, cpus=args.cpus)
@@ -570,7 +581,7 @@ def main(argv=None):
                                        label="A (baseline)", **common),
                    "B": BinaryRunner(b_bin, env=dict(args.b_env),
                                      label="B (new)", **common)}
-        progress(f"A = {a_desc}, B = {b_bin}; {args.pairs} pairs on "
+        progress(f"A = {a_desc}, B = {b_desc}; {args.pairs} pairs on "
                  f"{args.filter!r}; load average "
                  f"{' '.join(f'{x:.2f}' for x in load_start)}")
         rng = random.Random(args.seed)
@@ -581,7 +592,7 @@ def main(argv=None):
         t_end = time.monotonic()
         rows = result["rows"]
         noisy = [r["name"] for r in rows if r.get("noisy")]
-        info = [f"A: {a_desc}; B: {b_bin}",
+        info = [f"A: {a_desc}; B: {b_desc}",
                 f"load average at start {_load(load_start)}, at end "
                 f"{_load(load_end)}; build {t_built - t_start:.0f} s, "
                 f"runs {t_end - t_built:.0f} s"]
@@ -597,7 +608,7 @@ def main(argv=None):
             args, rows, settings, fail_on, title="A/B regression gate",
             extra_md=[f"- {x}" for x in info], headers=AB_HEADERS,
             mode="ab", a=a_desc,
-            b=b_bin, loadavg_start=load_start, loadavg_end=load_end,
+            b=b_desc, loadavg_start=load_start, loadavg_end=load_end,
             seconds_build=t_built - t_start, seconds_runs=t_end - t_built,
             noisy=noisy, flagged=result["flagged"],
             confirmed=result["confirmed"],
@@ -611,6 +622,9 @@ def main(argv=None):
     except gate.GateError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
     for line in info:
         if line.startswith("WARNING"):
             print(f"{PROG}: {line}", file=sys.stderr)

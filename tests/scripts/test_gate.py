@@ -636,13 +636,15 @@ class TestAbCli(TempDirCase):
         md = os.path.join(self.tmp, "ab.md")
         proc = self.run_script(
             "ab.py", "--a-binary", FAKE, "--b-binary", FAKE, "--filter", ".",
-            "--seed", "1", "--b-env", "FAKE_SLOW_FILTER=queue/thread/size:16/",
+            "--cpus", "all",
+            "--seed", "1", "--pairs", "10", "--b-env", "FAKE_SLOW_FILTER=queue/thread/size:16/",
             "--b-env", "FAKE_SLOW_FACTOR=1.3", "--json", js, "--markdown", md)
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertRegex(proc.stdout, r"roundtrip/queue/thread/size:16 .* "
                                       r"slower")
         self.assertIn("load average", proc.stdout)
-        self.assertIn("pair 16/16", proc.stderr)
+        self.assertIn("pair 10/10", proc.stderr)
+        self.assertIn("pair 20/20", proc.stderr)     # confirmation
         with open(js) as f:
             doc = json.load(f)
         self.assertEqual(doc["mode"], "ab")
@@ -654,7 +656,8 @@ class TestAbCli(TempDirCase):
 
     def test_a_vs_a_passes(self):
         proc = self.run_script("ab.py", "--a-binary", FAKE, "--b-binary",
-                               FAKE, "--filter", ".", "--quiet")
+                               FAKE, "--filter", ".", "--quiet",
+                               "--pairs", "12", "--cpus", "all")
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         self.assertIn("gate: pass", proc.stdout)
         self.assertNotIn("pair 1/", proc.stderr)     # --quiet
@@ -691,6 +694,7 @@ class TestAbCli(TempDirCase):
     def test_baseline_without_benchmarks_skips(self):
         proc = self.run_script("ab.py", "--a-binary", FAKE, "--b-binary",
                                FAKE, "--quiet", "--skip-if-base-fails",
+                               "--pairs", "12", "--cpus", "all",
                                "--a-env", "FAKE_BENCHMARKS=other/bench")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("gate skipped: baseline has none", proc.stdout)
@@ -732,7 +736,8 @@ class TestExperimentCli(TempDirCase):
     def test_one_run_each_with_fake_binary(self):
         js = os.path.join(self.tmp, "exp.json")
         proc = self.run_script("gate_experiment.py", "--binary", FAKE,
-                               "--runs", "1", "--filter", ".", "--seed", "3",
+                               "--runs", "1", "--filter", "queue", "--seed",
+                               "3", "--pairs", "10", "--cpus", "all",
                                "--json", js)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("false alarms (A/A): 0/1", proc.stdout)
