@@ -538,17 +538,17 @@ def report_json(rows, settings, fail_on=("slower",), **extra):
            "regressed": regressed(rows, fail_on), "counts": counts(rows),
            "benchmarks": rows}
     doc.update(extra)
-    return json.dumps(_finite(doc), indent=2) + "\n"
+    return json.dumps(finite(doc), indent=2) + "\n"
 
 
-def _finite(obj):
+def finite(obj):
     """Copy of obj with infinite or NaN floats replaced by None."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: finite(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [finite(v) for v in obj]
     return obj
 
 

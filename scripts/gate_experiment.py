@@ -22,6 +22,7 @@ Usage:
 """
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -205,8 +206,8 @@ def main(argv=None):
             settings["cpus"] = sorted(args.cpus) if args.cpus else "all"
             doc = {"settings": settings,
                    "binary": binary, "summary": lines, "runs": records}
-            gate.write_atomic(args.json, gate.json.dumps(
-                gate._finite(doc), indent=1) + "\n")
+            gate.write_atomic(args.json, json.dumps(
+                gate.finite(doc), indent=1) + "\n")
     except gate.GateError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
