@@ -58,6 +58,10 @@ DEFAULT_FILTER = "^roundtrip/(queue|shm-ring)/thread/size:(16|4096)/"
 DEFAULT_PAIRS = 24
 DEFAULT_MIN_TIME = 0.02
 RUN_TIMEOUT = 300
+# An invocation whose benchmark ran fewer iterations timed little more than
+# the peer's start-up (Google Benchmark stops growing the iteration count
+# once one trial exceeds min_time): its pair is dropped.
+MIN_ITERATIONS = 10
 AB_HEADERS = ("benchmark", "A (base)", "B (new)", "change", "p_adj",
               "pairs", "verdict", "note")
 
@@ -191,8 +195,9 @@ class BinaryRunner:
     """Runs one ipcbench binary once; returns {key: gate.Sample}."""
 
     def __init__(self, binary, env=None, args=(), min_time=DEFAULT_MIN_TIME,
-                 repetitions=1, label="?", cpus=None):
+                 repetitions=1, label="?", cpus=None, metric="real_time"):
         self.binary = binary
+        self.metric = metric
         self.cpus = set(cpus) if cpus else None
         self.env = dict(os.environ)
         self.env.update(env or {})
@@ -233,7 +238,8 @@ class BinaryRunner:
                 raise gate.GateError(
                     f"{self.label}: {os.path.basename(self.binary)} exited "
                     f"with {proc.returncode}: {tail[-1][:200]}")
-            return gate.collect(gate.load(out_path), self.label)
+            return gate.collect(gate.load(out_path), self.label,
+                                self.metric)
         finally:
             os.unlink(out_path)
 
@@ -298,9 +304,12 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
                 name, verdict, base_ns=med if seen_a else None,
                 cur_ns=None if seen_a else med))
             continue
-        logs = []
+        logs, dropped = [], 0
         for a, b in zip(in_a, in_b):
             if a is None or b is None:
+                continue
+            if not (enough_iterations(a) and enough_iterations(b)):
+                dropped += 1
                 continue
             va, vb = value_of(a), value_of(b)
             if va and vb and va > 0 and vb > 0:
@@ -309,6 +318,7 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
         b_med = statistics.median(value_of(s) for s in seen_b)
         row = gate.make_row(name, "unchanged", a_med, b_med,
                             n=str(len(logs)))
+        row["dropped"] = dropped
         rows.append(row)
         if len(logs) < 1:
             row["verdict"] = "not enough data"
@@ -324,6 +334,10 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
         return f"need >= {n} pairs for alpha {alpha:g} over {m} benchmark(s)"
 
     gate.classify(rows, tested, min_ps, threshold, alpha, correction, needed)
+    for row in rows:
+        if row.get("dropped"):
+            row["note"] = _join(row["note"], f"{row['dropped']} pair(s) "
+                                f"dropped (< {MIN_ITERATIONS} iterations)")
     for k in tested:
         row = rows[k]
         half = median_ci_halfwidth(row["spread"], int(row["n"]))
@@ -333,6 +347,11 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
             note = f"noisy: median known to +-{half * 100:.0f}%"
             row["note"] = f"{row['note']}; {note}" if row["note"] else note
     return rows
+
+
+def enough_iterations(sample):
+    counts = [i for i in sample.iterations if i is not None]
+    return not counts or min(counts) >= MIN_ITERATIONS
 
 
 def robust_sd(values):
@@ -576,7 +595,8 @@ def main(argv=None):
         a_bin, b_bin, a_desc, b_desc = prepare_binaries(args, progress)
         t_built = time.monotonic()
         common = dict(args=args.extra, min_time=args.min_time,
-                      repetitions=args.repetitions, cpus=args.cpus)
+                      repetitions=args.repetitions, cpus=args.cpus,
+                      metric=args.metric)
         runners = {"A": BaselineRunner(a_bin, env=dict(args.a_env),
                                        label="A (baseline)", **common),
                    "B": BinaryRunner(b_bin, env=dict(args.b_env),

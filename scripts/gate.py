@@ -3,7 +3,7 @@
 
 Compares BASELINE.json with CURRENT.json benchmark by benchmark (matched
 by run_name, trailing /real_time or /manual_time ignored), using every
-per-repetition real_time (normalised to ns):
+per-repetition real_time (or --metric cpu_time; normalised to ns):
 
   * the median of each side and the ratio current/baseline;
   * a two-sided Mann-Whitney U test over the repetitions (exact without
@@ -43,6 +43,7 @@ TIME_SUFFIXES = ("real_time", "manual_time")
 # Exact null distributions are used up to this sample size (no ties).
 EXACT_MAX_N = 50
 CORRECTIONS = ("holm", "bonferroni", "none")
+METRICS = ("real_time", "cpu_time")
 VERDICTS = ("slower", "faster", "unchanged", "not enough data",
             "new", "missing", "errored")
 
@@ -58,6 +59,7 @@ class Sample:
         self.name = name
         self.unit = unit
         self.values = []
+        self.iterations = []
         self.errors = []
         self.from_aggregate = False
 
@@ -114,8 +116,8 @@ def _number(value):
             and math.isfinite(value))
 
 
-def collect(doc, label):
-    """Map benchmark key -> Sample from a loaded document.
+def collect(doc, label, metric="real_time"):
+    """Map benchmark key -> Sample (values of metric) from a loaded document.
 
     Uses per-repetition entries (run_type "iteration"); when a benchmark
     has none (e.g. --benchmark_report_aggregates_only) its median
@@ -141,22 +143,22 @@ def collect(doc, label):
                     entry.get("aggregate_unit", "time") == "time":
                 medians[key] = (i, entry)
             continue
-        _add_value(samples, key, i, entry, label)
+        _add_value(samples, key, i, entry, label, metric)
     for key, (i, entry) in medians.items():
         if key not in samples or (not samples[key].values
                                   and not samples[key].errored):
-            _add_value(samples, key, i, entry, label)
+            _add_value(samples, key, i, entry, label, metric)
             samples[key].from_aggregate = True
     return samples
 
 
-def _add_value(samples, key, i, entry, label):
+def _add_value(samples, key, i, entry, label, metric):
     unit = entry.get("time_unit", "ns")
     if unit not in TIME_UNITS:
         raise GateError(f"{label}: {key}: unknown time_unit {unit!r}")
-    value = entry.get("real_time")
+    value = entry.get(metric)
     if not _number(value) or value < 0:
-        raise GateError(f"{label}: benchmarks[{i}] ({key}): real_time "
+        raise GateError(f"{label}: benchmarks[{i}] ({key}): {metric} "
                         f"missing or not a non-negative number")
     sample = samples.setdefault(key, Sample(key, unit))
     if sample.unit is None:
@@ -165,6 +167,8 @@ def _add_value(samples, key, i, entry, label):
         raise GateError(f"{label}: {key}: mismatched units within the file "
                         f"({sample.unit} and {unit})")
     sample.values.append(value * TIME_UNITS[unit])
+    iterations = entry.get("iterations")
+    sample.iterations.append(iterations if _number(iterations) else None)
 
 
 # --------------------------------------------------------------------------
@@ -418,9 +422,10 @@ def compare(base, cur, threshold=0.10, alpha=0.01, correction="holm"):
     min_p_list = {k: min_ps[k] for k in tested}
     classify(rows, tested, min_p_list, threshold, alpha, correction, needed)
     # Single-repetition rows still need a count in the note.
+    factor = 1 if correction == "none" else max(1, len(tested))
     for row in rows:
         if row["note"].startswith("need repetitions"):
-            row["note"] = needed(max(1, len(tested)))
+            row["note"] = needed(factor)
     return rows
 
 
@@ -625,6 +630,11 @@ def add_decision_args(parser):
     parser.add_argument("--correction", choices=CORRECTIONS, default="holm",
                         help="multiple-comparison correction "
                              "(default holm)")
+    parser.add_argument("--metric", choices=METRICS, default="real_time",
+                        help="figure compared (default real_time, the "
+                             "latency; cpu_time is the benchmark thread's "
+                             "CPU only, steadier on a loaded machine but "
+                             "blind to the peer)")
     parser.add_argument("--fail-on", action="append", choices=VERDICTS,
                         metavar="VERDICT",
                         help="verdict that fails the gate (repeatable; "
@@ -649,7 +659,7 @@ def build_parser():
 
 def settings_of(args):
     return {"threshold": args.threshold, "alpha": args.alpha,
-            "correction": args.correction}
+            "correction": args.correction, "metric": args.metric}
 
 
 def main(argv=None):
@@ -658,8 +668,8 @@ def main(argv=None):
     fail_on = tuple(args.fail_on or ("slower",))
     settings = settings_of(args)
     try:
-        base = collect(load(args.baseline), args.baseline)
-        cur = collect(load(args.current), args.current)
+        base = collect(load(args.baseline), args.baseline, args.metric)
+        cur = collect(load(args.current), args.current, args.metric)
         rows = compare(base, cur, args.threshold, args.alpha,
                        args.correction)
         write_outputs(args, rows, settings, fail_on,

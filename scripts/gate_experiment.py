@@ -52,7 +52,8 @@ def calibrate(runner, bench_filter, target, times=3):
 def one_run(kind, binary, args, target, rng, log):
     """One gate run; returns a record dict."""
     common = dict(args=args.extra, min_time=args.min_time,
-                  repetitions=args.repetitions, cpus=args.cpus)
+                  repetitions=args.repetitions, cpus=args.cpus,
+                  metric=args.metric)
     a = ab.BinaryRunner(binary, label="A", **common)
     b_env = {}
     record = {"kind": kind}
@@ -165,6 +166,8 @@ def build_parser():
     parser.add_argument("--alpha", type=gate.probability, default=0.01)
     parser.add_argument("--correction", choices=gate.CORRECTIONS,
                         default="holm")
+    parser.add_argument("--metric", choices=gate.METRICS,
+                        default="real_time", help="as ab.py --metric")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--json", metavar="FILE",
                         help="write every run's record as JSON")
@@ -199,7 +202,7 @@ def main(argv=None):
         cpus = ",".join(map(str, sorted(args.cpus))) if args.cpus else "all"
         lines.append(f"total {total:.0f} s; filter {args.filter!r}, "
                      f"{args.pairs} pairs, min_time {args.min_time:g}, "
-                     f"cpus {cpus}, "
+                     f"cpus {cpus}, metric {args.metric}, "
                      f"threshold {args.threshold:g}, alpha {args.alpha:g}")
         if args.json:
             settings = dict(vars(args))

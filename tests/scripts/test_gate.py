@@ -331,6 +331,17 @@ class TestCompare(unittest.TestCase):
         adj = {r["name"]: r for r in rows}
         self.assertGreater(adj["b0"]["p_adj"], raw["b0"]["p"])
 
+    def test_cpu_time_metric(self):
+        base = gbench_doc({NAMES[0]: [100.0 + i for i in range(10)]})
+        cur = gbench_doc({NAMES[0]: [130.0 + i for i in range(10)]})
+        for e in cur["benchmarks"]:
+            e["cpu_time"] = e["cpu_time"] - 30.0
+        rows = gate.compare(gate.collect(base, "b"), gate.collect(cur, "c"))
+        self.assertEqual(rows[0]["verdict"], "slower")
+        rows = gate.compare(gate.collect(base, "b", "cpu_time"),
+                            gate.collect(cur, "c", "cpu_time"))
+        self.assertEqual(rows[0]["verdict"], "unchanged")
+
     def test_mismatched_units(self):
         with self.assertRaisesRegex(gate.GateError, "mismatched units"):
             gate.compare(samples({NAMES[0]: [1.0, 2.0]}, unit="us"),
@@ -576,6 +587,18 @@ class TestPaired(unittest.TestCase):
         res = self.gate_once(2, noise=0.5)
         self.assertTrue(any(r.get("noisy") for r in res["rows"]))
         self.assertTrue(any("noisy" in r["note"] for r in res["rows"]))
+
+    def test_pairs_with_too_few_iterations_are_dropped(self):
+        clock = [0]
+        a, b = FakeRunner(clock), FakeRunner(clock, {NAMES[0]: 3.0})
+        runs = ab.run_pairs({"A": a, "B": b}, ".", 14, random.Random(2))
+        for k, run in enumerate(runs["B"]):
+            for s in run.values():
+                s.iterations = [1 if k < 3 else 5000]
+        rows = ab.decide_pairs(runs)
+        self.assertEqual(rows[0]["n"], "11")
+        self.assertIn("3 pair(s) dropped", rows[0]["note"])
+        self.assertEqual(rows[0]["verdict"], "slower")
 
     def test_errored_new_missing(self):
         clock = [0]
