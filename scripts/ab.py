@@ -257,15 +257,14 @@ def run_pairs(runners, bench_filter, pairs, rng, progress=None):
     {key: Sample} per pair and side, in pair order.
     """
     out = {"A": [], "B": []}
+    t0 = time.monotonic()
     for i in range(pairs):
         order = ["A", "B"]
         rng.shuffle(order)
-        t0 = time.monotonic()
         for side in order:
             out[side].append(runners[side](bench_filter))
-        if progress:
-            progress(f"pair {i + 1}/{pairs} ({' '.join(order)}) "
-                     f"{time.monotonic() - t0:.1f} s")
+        if progress and ((i + 1) % 4 == 0 or i + 1 == pairs):
+            progress(f"pair {i + 1}/{pairs} ({time.monotonic() - t0:.1f} s)")
     return out
 
 
