@@ -22,5 +22,7 @@ status=0
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" && -f build-ab/gate.md ]]; then
   cat build-ab/gate.md >>"$GITHUB_STEP_SUMMARY"
 fi
-echo "ci_gate.sh: exit ${status} after $((SECONDS - start)) s (report: build-ab/gate.md)"
+report=""
+[[ -f build-ab/gate.md ]] && report=" (report: build-ab/gate.md)"
+echo "ci_gate.sh: exit ${status} after $((SECONDS - start)) s${report}"
 exit "$status"
