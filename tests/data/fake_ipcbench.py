@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python3 -S
 """Stand-in for build/ipcbench in the gate tests (no C++ needed).
 
 Accepts the Google Benchmark flags ab.py passes and writes a
