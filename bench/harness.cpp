@@ -17,10 +17,14 @@ std::vector<ipc::Context> contexts_for(const Config& config,
                                        const ipc::TransportInfo& transport) {
   std::vector<ipc::Context> out;
   for (ipc::Context c : config.contexts)
-    if (c == ipc::Context::kThread ||
-        (c == ipc::Context::kProcess && transport.cross_process) ||
-        (c == ipc::Context::kSpawn && transport.listen != nullptr))
-      out.push_back(c);
+    if (c == ipc::Context::kThread || transport.cross_process) out.push_back(c);
+  return out;
+}
+
+std::vector<ipc::Context> contexts_with_spawn(const Config& config,
+                                              const ipc::TransportInfo& transport) {
+  std::vector<ipc::Context> out = contexts_for(config, transport);
+  if (config.spawn && transport.listen != nullptr) out.push_back(ipc::Context::kSpawn);
   return out;
 }
 

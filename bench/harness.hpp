@@ -18,13 +18,20 @@ struct Config {
   std::chrono::milliseconds timeout{5000};
   std::vector<const ipc::TransportInfo*> transports;  // chosen with --transports
   std::vector<ipc::Context> contexts;                 // chosen with --contexts
+  // --contexts names spawn (the default). Kept out of `contexts`: a scenario offers the
+  // spawn context only where its peer can run as a named entry (contexts_with_spawn).
+  bool spawn = true;
 };
 
 // "scenario/part/part/...": the parseable name of every benchmark.
 std::string join_name(std::initializer_list<std::string_view> parts);
 
-// The contexts of `config` in which `transport` can run.
+// The contexts of `config` in which `transport` can run (thread, process).
 std::vector<ipc::Context> contexts_for(const Config& config, const ipc::TransportInfo& transport);
+// The same, plus spawn if chosen and the transport can be opened by address; for
+// scenarios whose peer is a registered entry (ipc::run_named_pair).
+std::vector<ipc::Context> contexts_with_spawn(const Config& config,
+                                              const ipc::TransportInfo& transport);
 
 // Runs `body`, and on any exception marks the benchmark failed with
 // "<label>: <what>", so a failure is an error entry, never a figure.

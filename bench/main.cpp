@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   if (std::optional<int> code = ipc::run_peer_mode(argc, argv)) return *code;
   bench::Config config;
   for (const ipc::TransportInfo& t : ipc::transports()) config.transports.push_back(&t);
-  config.contexts = {ipc::Context::kThread, ipc::Context::kProcess, ipc::Context::kSpawn};
+  config.contexts = {ipc::Context::kThread, ipc::Context::kProcess};
   bool show_list = false;
   bool quick = false;
   bool has_min_time = false;
@@ -101,12 +101,16 @@ int main(int argc, char** argv) {
         }
       } else if (arg.rfind("--contexts=", 0) == 0) {
         config.contexts.clear();
+        config.spawn = false;
         for (std::string_view name : split(value("--contexts"))) {
           auto c = ipc::parse_context(name);
           if (!c)
             throw UsageError{"unknown context '" + std::string(name) +
                              "' (known: thread, process, spawn)"};
-          config.contexts.push_back(*c);
+          if (*c == ipc::Context::kSpawn)
+            config.spawn = true;
+          else
+            config.contexts.push_back(*c);
         }
       } else {
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
@@ -114,7 +118,8 @@ int main(int argc, char** argv) {
       }
     }
     if (config.transports.empty()) throw UsageError{"--transports names no transport"};
-    if (config.contexts.empty()) throw UsageError{"--contexts names no context"};
+    if (config.contexts.empty() && !config.spawn)
+      throw UsageError{"--contexts names no context"};
   } catch (const UsageError& e) {
     std::fprintf(stderr, "ipcbench: error: %s (see --help)\n", e.what.c_str());
     return 2;

@@ -74,7 +74,7 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
 
 void register_roundtrip(const Config& config) {
   for (const ipc::TransportInfo* t : config.transports) {
-    for (ipc::Context c : contexts_for(config, *t)) {
+    for (ipc::Context c : contexts_with_spawn(config, *t)) {
       for (std::size_t size : kSizes) {
         std::string name = join_name({"roundtrip", t->name, ipc::context_name(c),
                                       "size:" + std::to_string(size)});

@@ -88,7 +88,7 @@ void register_startup(const Config& config) {
     bool startup = false;
     for (std::string_view name : kTransports) startup |= t->name == name;
     if (!startup) continue;
-    for (ipc::Context c : contexts_for(config, *t)) {
+    for (ipc::Context c : contexts_with_spawn(config, *t)) {
       std::string name = join_name({"startup", ipc::context_name(c), t->name});
       benchmark::RegisterBenchmark(name.c_str(), BM_Startup, t, c, std::size_t{0},
                                    config.timeout)
@@ -100,7 +100,7 @@ void register_startup(const Config& config) {
   bool chosen = false;
   for (const ipc::TransportInfo* t : config.transports) chosen |= t == &pipe;
   if (!chosen) return;
-  for (ipc::Context c : contexts_for(config, pipe)) {
+  for (ipc::Context c : contexts_with_spawn(config, pipe)) {
     if (c == ipc::Context::kThread) continue;
     for (std::size_t mib : kRssMiB) {
       std::string name =

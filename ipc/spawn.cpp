@@ -174,8 +174,11 @@ std::optional<int> run_peer_mode(int argc, char** argv) {
 }
 
 SpawnedPeer start_spawned_peer(const SpawnOptions& spawn, std::chrono::milliseconds timeout) {
-  IPC_CHECK(spawn.transport != nullptr && !spawn.entry.empty(),
-            "SpawnOptions needs a transport and an entry");
+  // A scenario that runs its peer as a function (not a named entry) cannot be spawned:
+  // an error entry for it, not an abort of the whole run.
+  if (spawn.transport == nullptr || spawn.entry.empty())
+    throw PeerError("the spawn context needs PairOptions::spawn (a transport and a peer "
+                    "entry; see run_named_pair)");
   if (spawn.transport->listen == nullptr)
     throw PeerError("transport '" + std::string(spawn.transport->name) +
                     "' cannot be opened by a spawned peer");

@@ -38,9 +38,10 @@ struct SpawnedPeer {
 };
 
 // Creates the channel (spawn.transport->listen), starts the program, and returns once the
-// peer has opened its end. Throws PeerError if the program cannot start ("cannot start
-// the peer: posix_spawn /x: No such file or directory"), or exits or fails before opening
-// its end ("peer process exited with code 70: unknown peer entry 'x' ...").
+// peer has opened its end. Throws PeerError if `spawn` names no transport or entry, if the
+// program cannot start ("cannot start the peer: posix_spawn /x: No such file or
+// directory"), or exits or fails before opening its end ("peer process exited with code
+// 70: unknown peer entry 'x' ...").
 SpawnedPeer start_spawned_peer(const SpawnOptions& spawn, std::chrono::milliseconds timeout);
 
 // run_pair with a peer named by entry and argument, in any context: thread and process

@@ -195,6 +195,19 @@ TEST(SpawnTest, NamesAreGoneOnceThePeerHasOpenedThem) {
   }
 }
 
+TEST(SpawnTest, RunPairWithoutSpawnOptionsIsAnErrorNotACrash) {
+  // What a scenario written for thread/process would do if handed the spawn context.
+  Options options;
+  try {
+    run_pair(Context::kSpawn, find_transport("pipe").make(options),
+             [](Transport&) {}, [](Transport&, Heartbeat&) {}, {.timeout = kTimeout});
+    FAIL() << "no error";
+  } catch (const PeerError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("the spawn context needs PairOptions::spawn", 0), 0u)
+        << e.what();
+  }
+}
+
 TEST(SpawnTest, ListenerWithoutAPeerLeavesNothing) {
   for (const TransportInfo& t : transports()) {
     if (t.listen == nullptr) continue;
