@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: install what is missing, build, run CTest (unit tests, the benchmark smoke test,
 # the pipeline test of run.sh in miniature) and the script tests, then the unit tests under
-# ASan+UBSan and TSan.
+# ASan+UBSan and TSan, then the A/B regression gate of HEAD against its parent, then a
+# leak check (nothing of ipcbench's left: processes, /dev/shm, /tmp).
 set -euo pipefail
 cd "$(dirname "$0")"
 # Everything started from here carries this marker, so the leak check at the end finds
@@ -17,5 +18,7 @@ for preset in asan tsan; do
   scripts/setup.sh build "$preset"
   ctest --preset "$preset" -j 2
 done
+echo "test: A/B regression gate, HEAD against HEAD~1" >&2
+GATE_B_BINARY=build/ipcbench scripts/ci_gate.sh
 echo "test: leak check (processes, /dev/shm, /tmp)" >&2
 /usr/bin/python3 tests/leak_check.py --marker "$IPCBENCH_LEAK_MARKER" --since "$started"

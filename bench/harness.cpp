@@ -43,6 +43,13 @@ std::string first_failure() {
   return g_first_failure;
 }
 
+std::vector<ipc::Context> contexts_with_spawn(const Config& config,
+                                              const ipc::TransportInfo& transport) {
+  std::vector<ipc::Context> out = contexts_for(config, transport);
+  if (config.spawn && transport.listen != nullptr) out.push_back(ipc::Context::kSpawn);
+  return out;
+}
+
 std::int64_t injected_delay_ns(const std::string& benchmark_name) {
   const char* ns = std::getenv("IPCBENCH_INJECT_NS");
   if (ns == nullptr || *ns == '\0') return 0;

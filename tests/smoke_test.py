@@ -16,14 +16,24 @@ BINARY = None
 TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-ring", "queue"]
 THREAD_ONLY = {"queue"}
 SIZES = [16, 256, 4096, 65536]
+CONTEXTS = ["thread", "process", "spawn"]
+STARTUP_TRANSPORTS = ["pipe", "fifo", "uds", "tcp", "shm-ring"]
+STARTUP_COUNTERS = ["start_us", "first_message_us", "teardown_us"]
+RSS_MIB = [1, 64, 512]
 
 
 def expected_names():
     names = set()
     for t in TRANSPORTS:
-        for ctx in ["thread"] if t in THREAD_ONLY else ["thread", "process"]:
+        for ctx in ["thread"] if t in THREAD_ONLY else CONTEXTS:
             for size in SIZES:
                 names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
+    for ctx in CONTEXTS:
+        for t in STARTUP_TRANSPORTS:
+            names.add(f"startup/{ctx}/{t}/real_time")
+    for ctx in ["process", "spawn"]:
+        for mib in RSS_MIB:
+            names.add(f"startup/{ctx}/rss:{mib}/real_time")
     return names
 
 
@@ -55,8 +65,12 @@ class QuickRunTest(unittest.TestCase):
         for name, b in by_name.items():
             self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
             self.assertGreater(b["items_per_second"], 0, name)
-            self.assertGreater(b["bytes_per_second"], 0, name)
             self.assertGreater(b["iterations"], 0, name)
+            if name.startswith("roundtrip/"):
+                self.assertGreater(b["bytes_per_second"], 0, name)
+            if name.startswith("startup/"):
+                for counter in STARTUP_COUNTERS:
+                    self.assertGreater(b[counter], 0, f"{name}: {counter}")
 
     def test_context_names_machine_and_build(self):
         ctx = self.data["context"]
@@ -88,6 +102,11 @@ class BadInputTest(unittest.TestCase):
     def test_unknown_context(self):
         self.check_usage_error(["--contexts=fibre"], "unknown context 'fibre'")
 
+    def test_bad_peer_command_line(self):
+        proc = run("--peer=roundtrip-echo", "--peer-frobnicate=1", timeout=30)
+        self.assertEqual(proc.returncode, 64, proc.stderr)
+        self.assertIn("unknown flag '--peer-frobnicate'", proc.stderr)
+
     def test_bad_timeout(self):
         for value in ["0", "-5", "abc", "99999999999"]:
             self.check_usage_error([f"--timeout={value}"], "--timeout wants a whole number")
@@ -97,6 +116,7 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0)
         for t in TRANSPORTS:
             self.assertIn(t, proc.stdout)
+        self.assertIn("spawn", proc.stdout)
 
 
 class FilterTest(unittest.TestCase):
@@ -106,6 +126,16 @@ class FilterTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
         self.assertEqual(names, ["roundtrip/pipe/process/size:16/real_time"])
+
+    def test_spawn_context_selection(self):
+        proc = run("--quick", "--transports=fifo,shm-ring", "--contexts=spawn",
+                   "--benchmark_filter=size:16/|startup", "--benchmark_format=json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
+        self.assertEqual(names, ["roundtrip/fifo/spawn/size:16/real_time",
+                                 "roundtrip/shm-ring/spawn/size:16/real_time",
+                                 "startup/spawn/fifo/real_time",
+                                 "startup/spawn/shm-ring/real_time"])
 
 
 if __name__ == "__main__":
