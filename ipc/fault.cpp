@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -203,6 +204,18 @@ Fault armed_test_fault() {
   if (!g_armed.fault) return {};
   if (!g_armed.filter.empty() && t_scope.find(g_armed.filter) == std::string::npos) return {};
   return g_armed.fault;
+}
+
+Fault test_fault_from_env(std::string_view label) noexcept {
+  const char* spec = std::getenv("IPCBENCH_FAULT");
+  if (spec == nullptr || *spec == '\0') return {};
+  const char* filter = std::getenv("IPCBENCH_FAULT_FILTER");
+  if (filter != nullptr && label.find(filter) == std::string_view::npos) return {};
+  try {
+    return parse_fault(spec);
+  } catch (const std::exception&) {
+    return {};  // the run that spawned us refused it already
+  }
 }
 
 FaultScope::FaultScope(std::string label) : previous_(std::exchange(t_scope, std::move(label))) {}

@@ -48,6 +48,11 @@ std::unique_ptr<Transport> make_faulty_transport(std::unique_ptr<Transport> inne
 void arm_test_fault(Fault fault, std::string filter);
 Fault armed_test_fault();
 
+// The fault IPCBENCH_FAULT / IPCBENCH_FAULT_FILTER ask for, for a pair labelled `label`
+// (none if unset, not matching, or malformed): for a spawned peer, which inherits the
+// variables of the run that armed them (spawn.cpp).
+Fault test_fault_from_env(std::string_view label) noexcept;
+
 // Sets the label (e.g. "pipe/process") of what this thread runs now; bench::guarded
 // opens one around every benchmark.
 class FaultScope {

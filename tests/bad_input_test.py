@@ -56,6 +56,7 @@ ENTRY_POINTS = {
         "--out", out]),
     "plot.py": script_entry("plot.py", reads=lambda f, out: [f, "--out", out]),
     "gate.py": script_entry("gate.py", reads=lambda f, out: [f, f, "--json", f"{out}/g.json"]),
+    "ab.py": script_entry("ab.py"),
 }
 
 # Bad results files: name -> (bytes, what the error line must match).
@@ -147,6 +148,11 @@ FLAG_CASES = [
     ("gate.py", ["--frobnicate"], {}, r"unrecognized arguments|required"),
     ("gate.py", ["FILE", "FILE", "--threshold", "-0.5"], {}, r"--threshold"),
     ("gate.py", ["FILE", "FILE", "--threshold", "1e308"], {}, r"--threshold"),
+    ("ab.py", ["--frobnicate"], {}, r"unrecognized arguments"),
+    ("ab.py", ["--pairs", "0"], {}, r"--pairs"),
+    ("ab.py", ["--pairs", "99999999999999999999999"], {}, r"--pairs"),
+    ("ab.py", ["--min-time", "-1"], {}, r"--min-time"),
+    ("ab.py", ["--cpus", "banana"], {}, r"--cpus"),
 ]
 
 

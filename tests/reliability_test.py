@@ -81,8 +81,10 @@ class PeerFaultTest(Base):
             "roundtrip/pipe/thread/size:16/real_time": None,
             "roundtrip/pipe/process/size:16/real_time":
                 "pipe/process: peer process killed by signal 9 (Killed)",
+            "roundtrip/pipe/spawn/size:16/real_time": None,
             "roundtrip/shm-ring/thread/size:16/real_time": None,
             "roundtrip/shm-ring/process/size:16/real_time": None,
+            "roundtrip/shm-ring/spawn/size:16/real_time": None,
         })
         self.assertEqual(p.stderr.strip().splitlines()[-1],
                          "ipcbench: 1 benchmark run(s) failed, the first: "
@@ -91,7 +93,7 @@ class PeerFaultTest(Base):
         self.assertNothingLeft()
 
     def test_killed_shared_memory_peer_is_noticed_without_end_of_file(self):
-        p = run(*self.QUICK, "--transports=shm-ring,shm-boost", "--contexts=process",
+        p = run(*self.QUICK, "--transports=shm-ring,shm-boost", "--contexts=process,spawn",
                 "--timeout=2000", IPCBENCH_FAULT="kill:1")
         errors = entries(p)
         for name in errors:
@@ -104,7 +106,7 @@ class PeerFaultTest(Base):
                 IPCBENCH_FAULT="hang:1")
         self.assertEqual(p.returncode, 1, p.stderr)
         got = entries(p)
-        self.assertEqual(len(got), 4)
+        self.assertEqual(len(got), 6)  # thread, process, spawn
         for name, error in got.items():
             label = name.split("/")[1] + "/" + name.split("/")[2]
             self.assertIsNotNone(error, name)
@@ -116,7 +118,10 @@ class PeerFaultTest(Base):
         self.assertEqual(got["roundtrip/pipe/thread/size:16/real_time"],
                          "pipe/thread: no progress within 500 ms: peer hung "
                          "(channel shut down)")
-        self.assertLess(p.elapsed, 60)  # 4 hangs of 0.5-1 s each, plus the start
+        self.assertEqual(got["roundtrip/pipe/spawn/size:16/real_time"],
+                         "pipe/spawn: no progress within 500 ms: peer hung "
+                         "(peer process killed)")
+        self.assertLess(p.elapsed, 60)  # 6 hangs of 0.5-1 s each, plus the start
         self.assertNothingLeft()
 
     def test_bad_fault_spec_is_a_usage_error(self):
@@ -147,7 +152,7 @@ class CorruptionTest(Base):
                         "--transports=pipe,shm-ring", "--timeout=500", IPCBENCH_FAULT=spec)
                 self.assertEqual(p.returncode, 1, p.stderr)
                 got = entries(p)
-                self.assertEqual(len(got), 4, got)
+                self.assertEqual(len(got), 6, got)  # thread, process, spawn
                 for name, error in got.items():
                     self.assertIsNotNone(error, f"{spec}: {name} gave a figure")
                     self.assertIn(expected, error, name)
@@ -155,10 +160,10 @@ class CorruptionTest(Base):
 
 
 class InterruptTest(Base):
-    def start(self, *extra, group=False):
+    def start(self, *extra, group=False, contexts="process"):
         out = os.path.join(self.tmp.name, "partial.json")
         p = subprocess.Popen(
-            [BINARY, "--transports=pipe,fifo,shm-ring", "--contexts=process",
+            [BINARY, "--transports=pipe,fifo,shm-ring", f"--contexts={contexts}",
              "--benchmark_min_time=3", f"--benchmark_out={out}", *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env=env_with(), start_new_session=group)
@@ -183,8 +188,8 @@ class InterruptTest(Base):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def check_interrupted(self, sig, group):
-        p, out = self.start(group=group)
+    def check_interrupted(self, sig, group, contexts="process"):
+        p, out = self.start(group=group, contexts=contexts)
         kids = self.children(p.pid)
         if group:
             os.killpg(p.pid, sig)  # as Ctrl-C at a terminal: the peers get it too
@@ -207,6 +212,9 @@ class InterruptTest(Base):
 
     def test_ctrl_c_to_the_process_group(self):
         self.check_interrupted(signal.SIGINT, group=True)
+
+    def test_sigterm_while_spawned_peers_hold_names(self):
+        self.check_interrupted(signal.SIGTERM, group=False, contexts="spawn")
 
     def test_sigkill_kills_the_peers_and_the_next_run_removes_stale_names(self):
         p, _ = self.start()
@@ -258,9 +266,10 @@ class ConcurrencyTest(Base):
         results = [None, None]
 
         def one(i):
-            results[i] = run("--quick", "--benchmark_format=json", "--contexts=process",
+            # spawn keeps names (FIFOs, listeners, segments) until its peer opens them
+            results[i] = run("--quick", "--benchmark_format=json", "--contexts=process,spawn",
                              "--transports=fifo,tcp,shm-boost,shm-ring,uds",
-                             "--benchmark_filter=size:(16|4096)/")
+                             "--benchmark_filter=roundtrip/.*size:(16|4096)/")
 
         threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
         for t in threads:
@@ -270,7 +279,7 @@ class ConcurrencyTest(Base):
         for p in results:
             self.assertEqual(p.returncode, 0, p.stderr)
             got = entries(p)
-            self.assertEqual(len(got), 10)
+            self.assertEqual(len(got), 20)
             self.assertEqual({n: e for n, e in got.items() if e}, {})
         self.assertNothingLeft()
 
