@@ -57,6 +57,7 @@ ENTRY_POINTS = {
     "plot.py": script_entry("plot.py", reads=lambda f, out: [f, "--out", out]),
     "gate.py": script_entry("gate.py", reads=lambda f, out: [f, f, "--json", f"{out}/g.json"]),
     "ab.py": script_entry("ab.py"),
+    "gate_experiment.py": script_entry("gate_experiment.py"),
 }
 
 # Bad results files: name -> (bytes, what the error line must match).
@@ -153,6 +154,9 @@ FLAG_CASES = [
     ("ab.py", ["--pairs", "99999999999999999999999"], {}, r"--pairs"),
     ("ab.py", ["--min-time", "-1"], {}, r"--min-time"),
     ("ab.py", ["--cpus", "banana"], {}, r"--cpus"),
+    ("gate_experiment.py", ["--frobnicate"], {}, r"unrecognized arguments"),
+    ("gate_experiment.py", ["--runs", "-1"], {}, r"--runs"),
+    ("gate_experiment.py", ["--slowdown", "1e308"], {}, r"--slowdown"),
 ]
 
 
