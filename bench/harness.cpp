@@ -1,6 +1,7 @@
 #include "bench/harness.hpp"
 
 #include <cstdlib>
+#include <mutex>
 
 namespace bench {
 
@@ -32,6 +33,34 @@ bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label
                                "on the CPU of the other only waits for the scheduler")
                           .c_str());
   return true;
+}
+
+namespace {
+std::mutex g_failures_mu;  // a benchmark may run on several threads (->Threads(n))
+int g_failures = 0;
+std::string g_first_failure;
+}  // namespace
+
+void note_failure(const std::string& what) {
+  std::lock_guard lock(g_failures_mu);
+  if (g_failures++ == 0) g_first_failure = what;
+}
+
+int failure_count() {
+  std::lock_guard lock(g_failures_mu);
+  return g_failures;
+}
+
+std::string first_failure() {
+  std::lock_guard lock(g_failures_mu);
+  return g_first_failure;
+}
+
+std::vector<ipc::Context> contexts_with_spawn(const Config& config,
+                                              const ipc::TransportInfo& transport) {
+  std::vector<ipc::Context> out = contexts_for(config, transport);
+  if (config.spawn && transport.listen != nullptr) out.push_back(ipc::Context::kSpawn);
+  return out;
 }
 
 std::int64_t injected_delay_ns(const std::string& benchmark_name) {

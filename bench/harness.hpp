@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/fault.hpp"
 #include "ipc/peer.hpp"
 #include "ipc/transport.hpp"
 
@@ -19,6 +20,9 @@ struct Config {
   std::vector<const ipc::TransportInfo*> transports;  // chosen with --transports
   std::vector<ipc::Context> contexts;                 // chosen with --contexts
   ipc::Pin pin = ipc::Pin::kNone;                     // chosen with --pin
+  // --contexts names spawn (the default). Kept out of `contexts`: a scenario offers the
+  // spawn context only where its peer can run as a named entry (contexts_with_spawn).
+  bool spawn = true;
 };
 
 // run_pair's options for this run: the watchdog timeout and the CPU placement.
@@ -33,17 +37,31 @@ bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label
 // "scenario/part/part/...": the parseable name of every benchmark.
 std::string join_name(std::initializer_list<std::string_view> parts);
 
-// The contexts of `config` in which `transport` can run.
+// The contexts of `config` in which `transport` can run (thread, process).
 std::vector<ipc::Context> contexts_for(const Config& config, const ipc::TransportInfo& transport);
+// The same, plus spawn if chosen and the transport can be opened by address; for
+// scenarios whose peer is a registered entry (ipc::run_named_pair).
+std::vector<ipc::Context> contexts_with_spawn(const Config& config,
+                                              const ipc::TransportInfo& transport);
+
+// Counts a failed benchmark run for the exit status and the summary (main.cpp).
+void note_failure(const std::string& what);
+// How many runs failed, and the first failure's text.
+int failure_count();
+std::string first_failure();
 
 // Runs `body`, and on any exception marks the benchmark failed with
-// "<label>: <what>", so a failure is an error entry, never a figure.
+// "<label>: <what>", so a failure is an error entry, never a figure. The label also
+// scopes the test-only fault (ipc/fault.hpp).
 template <typename Body>
 void guarded(benchmark::State& state, const std::string& label, Body&& body) {
+  ipc::FaultScope scope(label);
   try {
     body();
   } catch (const std::exception& e) {
-    state.SkipWithError((label + ": " + e.what()).c_str());
+    const std::string what = label + ": " + e.what();
+    note_failure(what);
+    state.SkipWithError(what.c_str());
   }
 }
 
@@ -53,6 +71,10 @@ void guarded(benchmark::State& state, const std::string& label, Body&& body) {
 std::int64_t injected_delay_ns(const std::string& benchmark_name);
 void busy_wait_ns(std::int64_t ns) noexcept;
 
+// The peer entry (ipc::register_peer_entry) that echoes verified messages of the size
+// given as its argument, until an empty message; defined in roundtrip.cpp.
+inline constexpr std::string_view kEchoEntry = "roundtrip-echo";
+
 // Round trips each ping-pong makes before its timed loop, so that the peer's start
 // (fork, page faults, moving to its CPU) does not land in the first timed iteration,
 // from which Google Benchmark picks the iteration count.
@@ -61,6 +83,7 @@ inline constexpr int kWarmUpRoundTrips = 8;
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
 void register_floor(const Config& config);
+void register_startup(const Config& config);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
 void add_context(const Config& config);

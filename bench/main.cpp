@@ -1,18 +1,24 @@
 // ipcbench: the benchmark binary. Our own flags are taken off argv; everything else goes
 // to Google Benchmark, and an unknown flag is an error, not a silent no-op.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench/flags.hpp"
 #include "bench/harness.hpp"
+#include "ipc/cleanup.hpp"
+#include "ipc/fault.hpp"
+#include "ipc/spawn.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: ipcbench [--list] [--quick] [--timeout=MS] [--transports=a,b,...]\n"
-    "                [--contexts=thread,process] [--pin=none|cross|same]\n"
+    "                [--contexts=thread,process,spawn] [--pin=none|cross|same]\n"
     "                [Google Benchmark flags...]\n"
     "  --list        show the transports and contexts, then exit\n"
     "  --quick       smoke run: --benchmark_min_time=0.01 unless given (a few seconds)\n"
@@ -22,8 +28,11 @@ constexpr const char* kUsage =
     "  --pin=P       CPU placement of the two peers: none (default), cross (two CPUs),\n"
     "                same (one CPU); benchmarks that cannot be placed so are skipped\n"
     "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>,\n"
+    "startup/<context>/<transport>, startup/<context>/rss:<MiB>,\n"
     "floor/<kind>/<context>[/size:<bytes>]. All Google Benchmark\n"
-    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n";
+    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
+    "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
+    "2 bad command line or no benchmark matched, 128+N interrupted by signal N.\n";
 
 struct UsageError {
   std::string what;
@@ -53,21 +62,29 @@ long parse_positive(std::string_view flag, std::string_view value, long max) {
 void list(const bench::Config&) {
   std::printf("transports:\n");
   for (const ipc::TransportInfo& t : ipc::transports())
-    std::printf("  %-14s %-16s %s\n", std::string(t.name).c_str(),
-                t.cross_process ? "thread, process" : "thread", std::string(t.summary).c_str());
+    std::printf("  %-14s %-22s %s\n", std::string(t.name).c_str(),
+                t.listen    ? "thread, process, spawn"
+                : t.cross_process ? "thread, process"
+                                  : "thread",
+                std::string(t.summary).c_str());
   std::printf("contexts:\n  thread         peer is a thread of this process\n"
-              "  process        peer is a forked child process\n");
+              "  process        peer is a forked child process\n"
+              "  spawn          peer is this program started anew (posix_spawn), given\n"
+              "                 only the channel's address on its command line\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A spawned peer (--peer=...) runs its entry and exits; nothing else of main runs.
+  if (std::optional<int> code = ipc::run_peer_mode(argc, argv)) return *code;
   bench::Config config;
   for (const ipc::TransportInfo& t : ipc::transports()) config.transports.push_back(&t);
   config.contexts = {ipc::Context::kThread, ipc::Context::kProcess};
   bool show_list = false;
   bool quick = false;
   bool has_min_time = false;
+  std::string out_file;  // --benchmark_out: removed again if the run is cut short
   std::vector<char*> rest = {argv[0]};
   try {
     for (int i = 1; i < argc; ++i) {
@@ -103,20 +120,37 @@ int main(int argc, char** argv) {
         config.pin = *pin;
       } else if (arg.rfind("--contexts=", 0) == 0) {
         config.contexts.clear();
+        config.spawn = false;
         for (std::string_view name : split(value("--contexts"))) {
           auto c = ipc::parse_context(name);
           if (!c)
             throw UsageError{"unknown context '" + std::string(name) +
-                             "' (known: thread, process)"};
-          config.contexts.push_back(*c);
+                             "' (known: thread, process, spawn)"};
+          if (*c == ipc::Context::kSpawn)
+            config.spawn = true;
+          else
+            config.contexts.push_back(*c);
         }
       } else {
+        if (std::string err = bench::check_benchmark_flag(arg); !err.empty())
+          throw UsageError{err};
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
+        if (arg.rfind("--benchmark_out=", 0) == 0) out_file = arg.substr(16);
         rest.push_back(argv[i]);
       }
     }
+    // Test only (README "Reliability"): a fault injected into every peer, never set in real runs.
+    if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0') {
+      try {
+        const char* filter = std::getenv("IPCBENCH_FAULT_FILTER");
+        ipc::arm_test_fault(ipc::parse_fault(spec), filter != nullptr ? filter : "");
+      } catch (const std::invalid_argument& e) {
+        throw UsageError{std::string("IPCBENCH_FAULT: ") + e.what()};
+      }
+    }
     if (config.transports.empty()) throw UsageError{"--transports names no transport"};
-    if (config.contexts.empty()) throw UsageError{"--contexts names no context"};
+    if (config.contexts.empty() && !config.spawn)
+      throw UsageError{"--contexts names no context"};
   } catch (const UsageError& e) {
     std::fprintf(stderr, "ipcbench: error: %s (see --help)\n", e.what.c_str());
     return 2;
@@ -131,12 +165,44 @@ int main(int argc, char** argv) {
   int n = static_cast<int>(rest.size());
   rest.push_back(nullptr);
   benchmark::Initialize(&n, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
+  if (n > 1) {  // what Google Benchmark did not take either
+    std::fprintf(stderr, "ipcbench: error: unrecognized command-line flag: %s (see --help)\n",
+                 rest[1]);
+    return 2;
+  }
+
+  // Leftovers of runs that died (SIGKILL, power loss) go first; an interrupt of this run
+  // removes its own.
+  ipc::CleanupResult stale = ipc::remove_stale_resources();
+  if (!stale.removed.empty())
+    std::fprintf(stderr, "ipcbench: removed %zu leftover(s) of dead runs, e.g. %s\n",
+                 stale.removed.size(), stale.removed.front().c_str());
+  try {
+    if (!out_file.empty()) ipc::remove_on_interrupt(out_file);
+    ipc::install_interrupt_handler();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ipcbench: error: cannot start: %s\n", e.what());
+    return 1;
+  }
+  if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0')
+    std::fprintf(stderr, "ipcbench: test fault armed (IPCBENCH_FAULT=%s): not a real run\n",
+                 spec);
 
   bench::register_roundtrip(config);
   bench::register_floor(config);
+  bench::register_startup(config);
   bench::add_context(config);
-  benchmark::RunSpecifiedBenchmarks();
+  std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  ipc::wait_if_interrupted();  // after Ctrl-C the interrupt thread sets the exit status
+  if (ran == 0) {  // Google Benchmark said why: no benchmark matched the filter
+    if (!out_file.empty()) std::remove(out_file.c_str());  // it holds nothing
+    return 2;
+  }
+  if (int failed = bench::failure_count()) {
+    std::fprintf(stderr, "ipcbench: %d benchmark run(s) failed, the first: %s\n", failed,
+                 bench::first_failure().c_str());
+    return 1;
+  }
   return 0;
 }

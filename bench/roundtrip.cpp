@@ -3,12 +3,16 @@
 // iteration is one round trip, timed in real time (a forked peer's CPU is invisible to
 // Google Benchmark's CPU timer); every round trip's duration also goes into a latency
 // histogram (p50_ns ... max_ns), and both peers' CPU time into cpu_ns_per_msg.
+// A spawned peer runs the same echo, by its entry name.
+#include <charconv>
+#include <stdexcept>
 #include <string>
 
 #include "bench/harness.hpp"
 #include "bench/measure.hpp"
 #include "ipc/buffer.hpp"
 #include "ipc/message.hpp"
+#include "ipc/spawn.hpp"
 
 namespace bench {
 namespace {
@@ -25,6 +29,18 @@ void echo(ipc::Transport& t, std::size_t size) {
     t.send(buf.span().first(n));
   }
 }
+
+// The peer entry (also for a spawned peer): `arg` is the message size.
+void echo_entry(ipc::Transport& t, std::string_view arg) {
+  std::size_t size = 0;
+  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), size);
+  if (ec != std::errc() || end != arg.data() + arg.size() || size < ipc::kHeaderBytes)
+    throw std::invalid_argument("echo: bad message size '" + std::string(arg) + "'");
+  echo(t, size);
+}
+
+[[maybe_unused]] const bool kEchoRegistered =
+    ipc::register_peer_entry(kEchoEntry, echo_entry);
 
 // The main side's timed loop; kRecord adds the per-round-trip latency recording.
 template <bool kRecord>
@@ -64,8 +80,8 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
     const bool record = latency_recording_enabled();
     LatencyRecorder latency;
     CpuMeter cpu;
-    ipc::run_pair(
-        context, transport->make(options), [size](ipc::Transport& t) { echo(t, size); },
+    ipc::run_named_pair(
+        context, *transport, options, kEchoEntry, std::to_string(size),
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
           if (record)
             ping<true>(state, t, heartbeat, size, inject_ns, latency);
@@ -84,7 +100,7 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
 
 void register_roundtrip(const Config& config) {
   for (const ipc::TransportInfo* t : config.transports) {
-    for (ipc::Context c : contexts_for(config, *t)) {
+    for (ipc::Context c : contexts_with_spawn(config, *t)) {
       for (std::size_t size : kSizes) {
         std::string name = join_name({"roundtrip", t->name, ipc::context_name(c),
                                       "size:" + std::to_string(size)});

@@ -66,6 +66,16 @@ void pin_this_thread(int cpu) {
                    ": sched_setaffinity: " + std::strerror(errno));
 }
 
+void pin_process(int pid, int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (::sched_setaffinity(pid, sizeof set, &set) != 0)
+    throw PinError("cannot pin process " + std::to_string(pid) + " to CPU " +
+                   std::to_string(cpu) + ": sched_setaffinity: " + std::strerror(errno));
+}
+
 AffinityGuard::AffinityGuard() {
   CPU_ZERO(&saved_);
   valid_ = ::sched_getaffinity(0, sizeof saved_, &saved_) == 0;

@@ -40,6 +40,9 @@ Placement plan_placement(Pin pin);
 // for -1. Throws PinError("cannot pin to CPU 3: sched_setaffinity: Invalid argument").
 void pin_this_thread(int cpu);
 
+// Binds the main thread of process `pid` (a child of ours) to `cpu`; nothing for -1.
+void pin_process(int pid, int cpu);
+
 // Restores the calling thread's CPU mask of construction time when destroyed.
 class AffinityGuard {
  public:

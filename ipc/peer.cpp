@@ -6,11 +6,13 @@
 
 #include <cstdio>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "ipc/child_process.hpp"
 #include "ipc/error.hpp"
+#include "ipc/spawn.hpp"
 #include "ipc/unique_fd.hpp"
 
 namespace ipc {
@@ -145,15 +147,9 @@ void run_thread_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
   if (result.failed) fail(result.what);
 }
 
-void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
-                      std::chrono::milliseconds timeout) {
-  ChildProcess child = ChildProcess::fork([&] {
-    ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
-    peer(*ch.b);
-  });
-  ch.b.reset();
-  Transport& a = *ch.a;
-
+// Runs main on `a` against a child process (forked or spawned), watches and reaps it.
+void supervise_process(ChildProcess& child, Transport& a, const MainFn& main,
+                       std::chrono::milliseconds timeout) {
   Heartbeat heartbeat;
   MainResult result;
   bool hung;
@@ -191,39 +187,67 @@ void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
          " ms after the last message (killed)");
 }
 
+void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
+                      std::chrono::milliseconds timeout) {
+  ChildProcess child = ChildProcess::fork([&] {
+    ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
+    peer(*ch.b);
+  });
+  ch.b.reset();
+  supervise_process(child, *ch.a, main, timeout);
+}
+
+void run_spawn_pair(const SpawnOptions& spawn, const MainFn& main,
+                    std::chrono::milliseconds timeout, int peer_cpu) {
+  SpawnedPeer peer = start_spawned_peer(spawn, timeout);
+  pin_process(peer.child.pid(), peer_cpu);
+  supervise_process(peer.child, *peer.end, main, timeout);
+}
+
 }  // namespace
 
 std::string_view context_name(Context context) noexcept {
-  return context == Context::kThread ? "thread" : "process";
+  switch (context) {
+    case Context::kThread: return "thread";
+    case Context::kProcess: return "process";
+    case Context::kSpawn: return "spawn";
+  }
+  return "unknown";
 }
 
 std::optional<Context> parse_context(std::string_view name) noexcept {
   if (name == "thread") return Context::kThread;
   if (name == "process") return Context::kProcess;
+  if (name == "spawn") return Context::kSpawn;
   return std::nullopt;
 }
 
 void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
               const PairOptions& options) {
+  // The test fault sits on the peer's end; a spawned peer's end lives in another program
+  // (ipc/spawn.hpp), so it gets none.
+  Fault fault = options.fault ? options.fault : armed_test_fault();
+  if (fault && channel.b && context != Context::kSpawn)
+    channel.b = make_faulty_transport(std::move(channel.b), fault, context == Context::kProcess);
+  // CPU placement: main pins itself here (and gets its own mask back at the end); a
+  // thread or forked peer pins itself first thing, a spawned one is pinned once started.
+  const Placement placement = plan_placement(options.pin);
+  std::optional<AffinityGuard> restore;
   if (options.pin != Pin::kNone) {
-    const Placement placement = plan_placement(options.pin);
-    AffinityGuard restore;  // the calling thread goes back to its own mask afterwards
+    restore.emplace();
     pin_this_thread(placement.main_cpu);
-    // The peer pins itself first thing, in its own thread or process.
-    const PeerFn pinned = [&](Transport& t) {
-      pin_this_thread(placement.peer_cpu);
-      peer(t);
-    };
-    if (context == Context::kThread)
-      run_thread_pair(channel, pinned, main, options.timeout);
-    else
-      run_process_pair(channel, pinned, main, options.timeout);
-    return;
   }
+  const PeerFn pinned = [&](Transport& t) {
+    pin_this_thread(placement.peer_cpu);
+    peer(t);
+  };
+  const PeerFn& run_peer = options.pin != Pin::kNone ? pinned : peer;
   if (context == Context::kThread)
-    run_thread_pair(channel, peer, main, options.timeout);
+    run_thread_pair(channel, run_peer, main, options.timeout);
+  else if (context == Context::kSpawn)
+    run_spawn_pair(options.spawn, main, options.timeout, placement.peer_cpu);
   else
-    run_process_pair(channel, peer, main, options.timeout);
+    run_process_pair(channel, run_peer, main, options.timeout);
 }
 
 }  // namespace ipc

@@ -17,6 +17,10 @@ TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-r
               "shm-ring-spin", "shm-ring-futex", "queue"]
 THREAD_ONLY = {"queue"}
 SIZES = [16, 64, 256, 4096, 65536]
+CONTEXTS = ["thread", "process", "spawn"]
+STARTUP_TRANSPORTS = ["pipe", "fifo", "uds", "tcp", "shm-ring"]
+STARTUP_COUNTERS = ["start_us", "first_message_us", "teardown_us"]
+RSS_MIB = [1, 64, 512]
 FLOORS = ["floor/cacheline/{ctx}", "floor/futex/{ctx}", "floor/pipe-raw/{ctx}/size:64",
           "floor/fifo-raw/{ctx}/size:64", "floor/uds-raw/{ctx}/size:64"]
 MEMCPY_SIZES = [64, 4096, 65536, 1048576]
@@ -26,7 +30,7 @@ PERCENTILES = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 def expected_names():
     names = set()
     for t in TRANSPORTS:
-        for ctx in ["thread"] if t in THREAD_ONLY else ["thread", "process"]:
+        for ctx in ["thread"] if t in THREAD_ONLY else CONTEXTS:
             for size in SIZES:
                 names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
     for ctx in ["thread", "process"]:
@@ -34,6 +38,12 @@ def expected_names():
             names.add(floor.format(ctx=ctx) + "/real_time")
     for size in MEMCPY_SIZES:
         names.add(f"floor/memcpy/thread/size:{size}/real_time")
+    for ctx in CONTEXTS:
+        for t in STARTUP_TRANSPORTS:
+            names.add(f"startup/{ctx}/{t}/real_time")
+    for ctx in ["process", "spawn"]:
+        for mib in RSS_MIB:
+            names.add(f"startup/{ctx}/rss:{mib}/real_time")
     return names
 
 
@@ -65,9 +75,12 @@ class QuickRunTest(unittest.TestCase):
         for name, b in by_name.items():
             self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
             self.assertGreater(b["items_per_second"], 0, name)
-            if not name.startswith(("floor/cacheline/", "floor/futex/")):
-                self.assertGreater(b["bytes_per_second"], 0, name)
             self.assertGreater(b["iterations"], 0, name)
+            if name.startswith("roundtrip/"):
+                self.assertGreater(b["bytes_per_second"], 0, name)
+            if name.startswith("startup/"):
+                for counter in STARTUP_COUNTERS:
+                    self.assertGreater(b[counter], 0, f"{name}: {counter}")
 
     def test_round_trips_report_percentiles_and_cpu(self):
         for b in self.data["benchmarks"]:
@@ -113,6 +126,11 @@ class BadInputTest(unittest.TestCase):
     def test_bad_pin(self):
         self.check_usage_error(["--pin=both"], "unknown --pin 'both' (known: none, cross, same)")
 
+    def test_bad_peer_command_line(self):
+        proc = run("--peer=roundtrip-echo", "--peer-frobnicate=1", timeout=30)
+        self.assertEqual(proc.returncode, 64, proc.stderr)
+        self.assertIn("unknown flag '--peer-frobnicate'", proc.stderr)
+
     def test_bad_timeout(self):
         for value in ["0", "-5", "abc", "99999999999"]:
             self.check_usage_error([f"--timeout={value}"], "--timeout wants a whole number")
@@ -122,6 +140,7 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0)
         for t in TRANSPORTS:
             self.assertIn(t, proc.stdout)
+        self.assertIn("spawn", proc.stdout)
 
 
 class PinTest(unittest.TestCase):
@@ -151,6 +170,16 @@ class FilterTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
         self.assertEqual(names, ["roundtrip/pipe/process/size:16/real_time"])
+
+    def test_spawn_context_selection(self):
+        proc = run("--quick", "--transports=fifo,shm-ring", "--contexts=spawn",
+                   "--benchmark_filter=size:16/|startup", "--benchmark_format=json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
+        self.assertEqual(names, ["roundtrip/fifo/spawn/size:16/real_time",
+                                 "roundtrip/shm-ring/spawn/size:16/real_time",
+                                 "startup/spawn/fifo/real_time",
+                                 "startup/spawn/shm-ring/real_time"])
 
 
 if __name__ == "__main__":
