@@ -56,6 +56,7 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context co
             if (!end.take()) throw ipc::MessageError("the peer stopped early");
             heartbeat.beat();
           }
+          if (record) latency.lap();  // the last round trip
           end.pass(true);
         },
         pair);
@@ -104,6 +105,7 @@ void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kin
                                       std::to_string(kRawSize) + " bytes back");
             heartbeat.beat();
           }
+          if (record) latency.lap();  // the last round trip
           end.end_stream();
           ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
         },

@@ -18,7 +18,8 @@ namespace bench {
 // Taken there, while the message is on its way and the main side would only wait, it
 // stays off the round trip's critical path; each interval between two laps is one
 // whole iteration (send, wait, verify, stamp), the same span real_time averages.
-// The first lap only starts the clock, so n iterations give n - 1 samples.
+// The first lap only starts the clock; one more lap after the loop closes the last
+// iteration (from its send to the loop's end), so n iterations give n samples.
 class LatencyRecorder {
  public:
   void lap() noexcept {

@@ -106,13 +106,14 @@ class PipelineTest(unittest.TestCase):
         for name in ("index.md", "index.html"):
             self.assertTrue(os.path.isfile(os.path.join(self.out, name)),
                             name)
-        for chart in ("seed", "roundtrip_latency", "threads_vs_processes"):
+        for chart in ("seed", "roundtrip_latency", "threads_vs_processes",
+                      "latency_percentiles"):
             with open(os.path.join(self.out, f"{chart}.png"), "rb") as f:
                 self.assertEqual(f.read(8), PNG, chart)
             self.assertIn("<svg", self.read(f"{chart}.svg")[:2000], chart)
         html = self.read("index.html")
         self.assertIn("<td>Plain dict lookup, same thread</td>", html)
-        self.assertEqual(html.count("data:image/png;base64,"), 3)
+        self.assertEqual(html.count("data:image/png;base64,"), 4)
 
     def test_plain_dict_row_matches_pyref_json(self):
         rate = median_rate(self.docs["py"],
