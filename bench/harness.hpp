@@ -45,6 +45,9 @@ void busy_wait_ns(std::int64_t ns) noexcept;
 
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
+void register_throughput(const Config& config);
+void register_dict(const Config& config);
+void register_connection(const Config& config);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
 void add_context(const Config& config);

@@ -18,8 +18,10 @@ constexpr const char* kUsage =
     "  --timeout=MS  how long a peer may make no progress before it counts as hung\n"
     "                (default 5000)\n"
     "  --transports  run only these transports; --contexts: only these contexts\n"
-    "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>. All Google Benchmark\n"
-    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n";
+    "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>,\n"
+    "  throughput/<transport>/<context>/size:<bytes>, dict/<kind>/<context>/readers:<n>,\n"
+    "  connection[-roundtrip|-setup]/<family>/<context>[/size:<bytes>].\n"
+    "All Google Benchmark flags work (--benchmark_filter, --benchmark_repetitions, ...).\n";
 
 struct UsageError {
   std::string what;
@@ -122,6 +124,9 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
 
   bench::register_roundtrip(config);
+  bench::register_throughput(config);
+  bench::register_dict(config);
+  bench::register_connection(config);
   bench::add_context(config);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

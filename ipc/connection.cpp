@@ -322,6 +322,10 @@ void Listener::close() noexcept {
   }
 }
 
+void Listener::shutdown() noexcept {
+  if (fd_) ::shutdown(fd_.get(), SHUT_RDWR);  // wakes a blocked accept with EINVAL
+}
+
 Connection Listener::accept() {
   const std::string what = address_.to_string();
   if (!fd_) throw ClosedError("accept " + what + ": listener is closed");
@@ -330,6 +334,7 @@ Connection Listener::accept() {
     int err = errno;
     if (err == EINTR || err == ECONNABORTED) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) timed_out("accept", what, timeout_);
+    if (err == EINVAL) throw ClosedError("accept " + what + ": listener shut down");
     throw_system_error(err, "accept " + what);
   }
   UniqueFd conn(fd);

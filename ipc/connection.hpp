@@ -111,6 +111,9 @@ class Listener {
   Connection accept();
   // Closes the socket and removes a unix socket file now. Idempotent.
   void close() noexcept;
+  // Makes a blocked and every later accept() fail with ClosedError, from any thread,
+  // without closing the descriptor. Never throws.
+  void shutdown() noexcept;
 
  private:
   Listener(std::unique_ptr<TempDir> dir, const Address& address, Timeout timeout,
