@@ -146,7 +146,8 @@ void run_thread_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
 }
 
 void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
-                      std::chrono::milliseconds timeout) {
+                      std::chrono::milliseconds timeout,
+                      const std::function<void()>& also_on_peer_exit) {
   ChildProcess child = ChildProcess::fork([&] {
     ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
     peer(*ch.b);
@@ -164,8 +165,12 @@ void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
                       [&] {
                         child.kill();
                         a.on_peer_exit();
+                        if (also_on_peer_exit) also_on_peer_exit();
                       },
-                      [&] { a.on_peer_exit(); });
+                      [&] {
+                        a.on_peer_exit();
+                        if (also_on_peer_exit) also_on_peer_exit();
+                      });
     result = run_main(main, a, heartbeat);
     hung = watchdog.hung();
   }
@@ -208,7 +213,7 @@ void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn
   if (context == Context::kThread)
     run_thread_pair(channel, peer, main, options.timeout);
   else
-    run_process_pair(channel, peer, main, options.timeout);
+    run_process_pair(channel, peer, main, options.timeout, options.on_peer_exit);
 }
 
 }  // namespace ipc

@@ -39,6 +39,10 @@ class PeerError : public std::runtime_error {
 struct PairOptions {
   // A pair that makes no progress (no heartbeat) for this long is hung.
   std::chrono::milliseconds timeout{5000};
+  // Also called, from the watchdog, when a process peer exits or is killed as hung, after
+  // channel.a.on_peer_exit(): for other transports the peer serves (e.g. a server with a
+  // channel per client), which must learn of its death too. Must not throw.
+  std::function<void()> on_peer_exit = nullptr;
 };
 
 using PeerFn = std::function<void(Transport&)>;
