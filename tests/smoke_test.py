@@ -18,13 +18,51 @@ THREAD_ONLY = {"queue"}
 SIZES = [16, 256, 4096, 65536]
 
 
+STREAM_SIZES = [64, 4096, 65536, 1048576]
+READERS = [1, 2, 4]
+FAMILIES = ["unix", "unix-abstract", "tcp"]
+CONTEXTS = ["thread", "process"]
+
+
+def contexts_of(transport):
+    return ["thread"] if transport in THREAD_ONLY else CONTEXTS
+
+
+def dict_names():
+    names = {"dict/local/thread/readers:1/real_time"}
+    names |= {f"dict/mutex/thread/readers:{n}/real_time" for n in READERS}
+    names |= {f"dict/shm/{c}/readers:{n}/real_time" for c in CONTEXTS for n in READERS}
+    for t in TRANSPORTS:
+        names |= {f"dict/manager-{t}/{c}/readers:{n}/real_time"
+                  for c in contexts_of(t) for n in READERS}
+    return names
+
+
+def connection_names():
+    names = set()
+    for f in FAMILIES:
+        for c in CONTEXTS:
+            names |= {f"connection/{f}/{c}/size:{s}/real_time" for s in STREAM_SIZES}
+            names.add(f"connection-roundtrip/{f}/{c}/size:64/real_time")
+            names.add(f"connection-setup/{f}/{c}/real_time")
+    return names
+
+
 def expected_names():
     names = set()
     for t in TRANSPORTS:
-        for ctx in ["thread"] if t in THREAD_ONLY else ["thread", "process"]:
+        for ctx in contexts_of(t):
             for size in SIZES:
                 names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
-    return names
+            for size in STREAM_SIZES:
+                names.add(f"throughput/{t}/{ctx}/size:{size}/real_time")
+    names |= {f"throughput/memcpy/thread/size:{s}/real_time" for s in STREAM_SIZES}
+    return names | dict_names() | connection_names()
+
+
+def has_bytes(name):
+    """dict lookups and connection set-ups count items only."""
+    return not name.startswith(("dict/", "connection-setup/"))
 
 
 def run(*args, timeout=240):
@@ -55,8 +93,17 @@ class QuickRunTest(unittest.TestCase):
         for name, b in by_name.items():
             self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
             self.assertGreater(b["items_per_second"], 0, name)
-            self.assertGreater(b["bytes_per_second"], 0, name)
+            if has_bytes(name):
+                self.assertGreater(b["bytes_per_second"], 0, name)
             self.assertGreater(b["iterations"], 0, name)
+
+    def test_dict_reports_lookups_per_reader(self):
+        for b in self.data["benchmarks"]:
+            if not b["name"].startswith("dict/"):
+                continue
+            readers = int(b["name"].split("readers:")[1].split("/")[0])
+            self.assertAlmostEqual(b["lookups_per_reader"] * readers, b["items_per_second"],
+                                   delta=b["items_per_second"] * 1e-6, msg=b["name"])
 
     def test_context_names_machine_and_build(self):
         ctx = self.data["context"]
@@ -106,6 +153,14 @@ class FilterTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
         self.assertEqual(names, ["roundtrip/pipe/process/size:16/real_time"])
+
+    def test_manager_kinds_follow_the_transport_selection(self):
+        proc = run("--quick", "--transports=uds", "--contexts=thread",
+                   "--benchmark_filter=^dict/manager", "--benchmark_format=json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
+        self.assertEqual(names, [f"dict/manager-uds/thread/readers:{n}/real_time"
+                                 for n in READERS])
 
 
 if __name__ == "__main__":
