@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <span>
@@ -12,6 +13,11 @@
 namespace ipc {
 
 inline constexpr std::size_t kPageSize = 4096;
+
+// memcpy that accepts the null data() of an empty span (memcpy itself must not get one).
+inline void copy_bytes(void* dst, const void* src, std::size_t n) noexcept {
+  if (n != 0) std::memcpy(dst, src, n);
+}
 
 class AlignedBuffer {
  public:

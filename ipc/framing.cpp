@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -68,13 +69,14 @@ class StreamTransport final : public Transport {
                          " bytes does not fit a " + std::to_string(buffer.size()) +
                          "-byte buffer");
     std::size_t have = std::min<std::size_t>(end_ - begin_, len);
-    std::memcpy(buffer.data(), rbuf_.data() + begin_, have);
+    copy_bytes(buffer.data(), rbuf_.data() + begin_, have);
     begin_ += have;
     read_all(read_fd_.get(), buffer.subspan(have, len - have), what_);
     return len;
   }
 
   void shutdown() noexcept override {
+    if (shut_.exchange(true)) return;  // once: several threads may race to end a pair
     interrupt_fd(read_fd_.get());
     if (write_fd_) interrupt_fd(write_fd_.get());
   }
@@ -125,6 +127,7 @@ class StreamTransport final : public Transport {
   AlignedBuffer rbuf_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  std::atomic<bool> shut_{false};
 };
 
 }  // namespace

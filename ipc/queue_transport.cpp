@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/buffer.hpp"
 #include "ipc/error.hpp"
 
 namespace ipc {
@@ -46,7 +47,7 @@ class MessageQueue {
     if (n > buffer.size())
       throw MessageError("queue: message of " + std::to_string(n) + " bytes does not fit a " +
                          std::to_string(buffer.size()) + "-byte buffer");
-    std::memcpy(buffer.data(), item.data(), n);
+    copy_bytes(buffer.data(), item.data(), n);
     bytes_ -= n;
     spare_.push_back(std::move(item));
     items_.pop_front();

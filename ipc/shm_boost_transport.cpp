@@ -58,7 +58,7 @@ class BoostQueueTransport final : public Transport {
     std::uint64_t len = message.size();
     std::size_t first = std::min(message.size(), kChunk - sizeof len);
     std::memcpy(chunk_.data(), &len, sizeof len);
-    std::memcpy(chunk_.data() + sizeof len, message.data(), first);
+    copy_bytes(chunk_.data() + sizeof len, message.data(), first);
     send_chunk(chunk_.data(), sizeof len + first);
     for (std::size_t off = first; off < message.size(); off += kChunk)
       send_chunk(message.data() + off, std::min(kChunk, message.size() - off));
@@ -74,14 +74,14 @@ class BoostQueueTransport final : public Transport {
                          " bytes does not fit a " + std::to_string(buffer.size()) +
                          "-byte buffer");
     std::size_t off = got - sizeof len;
-    std::memcpy(buffer.data(), chunk_.data() + sizeof len, off);
+    copy_bytes(buffer.data(), chunk_.data() + sizeof len, off);
     while (off < len) {
       // Boost wants room for a whole chunk: receive in place when there is.
       bool direct = buffer.size() - off >= kChunk;
       std::byte* dst = direct ? buffer.data() + off : chunk_.data();
       std::size_t n = recv_chunk(dst);
       if (off + n > len) throw MessageError("shm-boost: chunks exceed the message length");
-      if (!direct) std::memcpy(buffer.data() + off, chunk_.data(), n);
+      if (!direct) copy_bytes(buffer.data() + off, chunk_.data(), n);
       off += n;
     }
     return len;

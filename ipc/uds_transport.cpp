@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -60,7 +61,9 @@ class SeqpacketTransport final : public Transport {
     return len;
   }
 
-  void shutdown() noexcept override { interrupt_fd(fd_.get()); }
+  void shutdown() noexcept override {
+    if (!shut_.exchange(true)) interrupt_fd(fd_.get());  // once: threads may race here
+  }
   void on_peer_exit() noexcept override {}  // the kernel ends our reads and writes
 
  private:
@@ -96,6 +99,7 @@ class SeqpacketTransport final : public Transport {
   }
 
   UniqueFd fd_;
+  std::atomic<bool> shut_{false};
 };
 
 }  // namespace

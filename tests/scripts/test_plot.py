@@ -1,0 +1,533 @@
+"""Tests for scripts/plot.py: charts, report numbers, errors, comparisons.
+
+Run: /usr/bin/python3 -m unittest discover -s tests/scripts -t .
+Fixtures are made by tests/scripts/plot_fixture.py (Google Benchmark 1.7.1
+shape) into temporary directories.
+"""
+import contextlib
+import importlib.util
+import io
+import json
+import math
+import os
+import statistics
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "plot.py"
+PYTHON = "/usr/bin/python3"
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+plot = _load("plot", SCRIPT)
+fixture = _load("plot_fixture", Path(__file__).with_name("plot_fixture.py"))
+
+FULL_CHARTS = ("roundtrip_latency", "threads_vs_processes", "throughput",
+               "dict_lookups", "connection_throughput", "connection_setup",
+               "floor", "startup")
+
+
+def write_json(path, doc):
+    Path(path).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return str(path)
+
+
+def run_main(argv):
+    """plot.main in this process; returns (code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = plot.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_script(args, env=None):
+    return subprocess.run([PYTHON, str(SCRIPT)] + list(args),
+                          capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def iteration_median(doc, run_name, field="real_time"):
+    """The median the report should show, straight from the fixture."""
+    vals = [e[field] for e in doc["benchmarks"]
+            if e["run_name"] == run_name and e["run_type"] == "iteration"
+            and not e.get("error_occurred")]
+    return statistics.median(vals)
+
+
+class FullReportTest(unittest.TestCase):
+    """Every scenario, two contexts, 3 repetitions + aggregates, errors."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = Path(cls.tmp.name)
+        cls.doc = fixture.make_results(seed=3)
+        cls.json = write_json(cls.dir / "latest.json", cls.doc)
+        cls.out = cls.dir / "reports"
+        cls.code, cls.stdout, cls.stderr = run_main(
+            [cls.json, "--out", str(cls.out)])
+        cls.md = (cls.out / "index.md").read_text(encoding="utf-8")
+        cls.html = (cls.out / "index.html").read_text(encoding="utf-8")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_exit_code_and_summary(self):
+        self.assertEqual(self.code, 0, self.stderr)
+        self.assertIn("wrote 8 charts", self.stdout)
+
+    def test_every_chart_written_as_png_and_svg(self):
+        for name in FULL_CHARTS:
+            png = (self.out / f"{name}.png").read_bytes()
+            self.assertTrue(png.startswith(b"\x89PNG\r\n\x1a\n"), name)
+            self.assertGreater(len(png), 20000, name)
+            svg = (self.out / f"{name}.svg").read_text(encoding="utf-8")
+            self.assertIn("<svg", svg[:2000], name)
+            self.assertIn(f"![{name}]({name}.png)", self.md)
+        # nothing else but the report, the manifest and these charts
+        names = {p.name for p in self.out.iterdir()}
+        expected = {f"{n}.{e}" for n in FULL_CHARTS for e in ("png", "svg")}
+        self.assertEqual(names, expected | {"index.md", "index.html",
+                                            plot.MANIFEST})
+
+    def test_html_is_self_contained(self):
+        self.assertEqual(self.html.count("data:image/png;base64,"),
+                         len(FULL_CHARTS))
+        self.assertNotIn('src="roundtrip', self.html)
+        self.assertTrue(self.html.rstrip().endswith("</html>"))
+
+    def test_machine_context_in_report(self):
+        for text in ("AMD EPYC 7B13 64-Core Processor", "6.1.0-27-cloud-amd64",
+                     "3f9c2ab", "g++ 12.2.0"):
+            self.assertIn(text, self.md)
+            self.assertIn(text, self.html)
+
+    def test_errored_entries_warned_and_left_out(self):
+        self.assertIn("plot.py: warning: roundtrip/tcp/process/size:65536/"
+                      "manual_time: errored, left out: recv: Connection reset"
+                      " by peer", self.stderr)
+        self.assertIn("`tcp process 64 KiB` (recv: Connection reset by "
+                      "peer)", self.md)
+        row = next(ln for ln in self.md.splitlines()
+                   if ln.startswith("| tcp | process | ") and "µs" in ln)
+        self.assertTrue(row.rstrip().endswith("| - |"), row)   # not zero
+
+    def test_roundtrip_numbers_match_fixture(self):
+        for tr, ctx in (("shm-ring", "process"), ("pipe", "thread")):
+            timing = "manual_time" if ctx == "process" else "real_time"
+            name = f"roundtrip/{tr}/{ctx}/size:256/{timing}"
+            med = iteration_median(self.doc, name) * 1e-6     # us -> s
+            vals = [e["real_time"] * 1e-6 for e in self.doc["benchmarks"]
+                    if e["run_name"] == name and e["run_type"] ==
+                    "iteration"]
+            cell = plot.fmt_seconds(med)
+            factor, _ = plot._step(med, plot.SECOND_STEPS)
+            spread = (f"({plot.fmt_num(min(vals) / factor)}-"
+                      f"{plot.fmt_num(max(vals) / factor)})")
+            self.assertIn(f"{cell} {spread}", self.md)
+
+    def test_headline_ratio_is_computed(self):
+        at = {}
+        for tr in fixture.TRANSPORTS:
+            if tr == "queue":
+                continue
+            at[tr] = iteration_median(
+                self.doc, f"roundtrip/{tr}/process/size:256/manual_time")
+        best = min(at, key=at.get)
+        worst = max(at, key=at.get)
+        ratio = plot.fmt_ratio(at[worst] / at[best])
+        self.assertIn(f"{best} round trip is {ratio} faster than {worst} at "
+                      "256 B in the process context", self.md)
+
+    def test_threads_vs_processes_ratio(self):
+        t = iteration_median(self.doc, "roundtrip/pipe/thread/size:256/"
+                             "real_time")
+        p = iteration_median(self.doc, "roundtrip/pipe/process/size:256/"
+                             "manual_time")
+        self.assertIn(f"| pipe | {plot.fmt_seconds(t * 1e-6)} | "
+                      f"{plot.fmt_seconds(p * 1e-6)} | {p / t:.2f}x |",
+                      self.md)
+
+    def test_throughput_fraction_of_memcpy(self):
+        bound = iteration_median(self.doc, "throughput/memcpy/thread/"
+                                 "size:1048576/real_time", "bytes_per_second")
+        best = max((iteration_median(
+            self.doc, f"throughput/{tr}/process/size:1048576/manual_time",
+            "bytes_per_second"), tr) for tr in fixture.TRANSPORTS
+            if tr not in ("queue", "uds-seqpacket"))
+        self.assertIn(f"({'process'} context) {best[1]} streams "
+                      f"{plot._bps(best[0], 3)}, "
+                      f"{100 * best[0] / bound:.0f}% of the memcpy bound",
+                      self.md)
+
+    def test_dict_table_uses_items_per_second(self):
+        med = iteration_median(self.doc, "dict/manager-uds/process/readers:2/"
+                               "manual_time", "items_per_second")
+        self.assertIn(plot.fmt_si(med, "lookups/s"), self.md)
+
+
+class ParseTest(unittest.TestCase):
+
+    def test_names(self):
+        k = plot.parse_name("roundtrip/shm-ring/process/size:256/manual_time")
+        self.assertEqual((k.scenario, k.subject, k.context, k.param),
+                         ("roundtrip", "shm-ring", "process", 256))
+        k = plot.parse_name("connection-setup/unix-abstract/thread/real_time")
+        self.assertEqual((k.subject, k.context, k.param),
+                         ("unix-abstract", "thread", -1))
+        k = plot.parse_name("startup/spawn/pipe/real_time")
+        self.assertEqual((k.subject, k.context), ("pipe", "spawn"))
+        k = plot.parse_name("startup/process/rss:64/real_time")
+        self.assertEqual((k.subject, k.context, k.param),
+                         ("fork", "process", 64))
+        k = plot.parse_name("dict/py-manager/process/readers:1/"
+                            "iterations:100/repeats:3/real_time")
+        self.assertEqual((k.subject, k.param), ("py-manager", 1))
+        self.assertIsNone(plot.parse_name("BM_Something/8"))
+        self.assertIsNone(plot.parse_name("floorplan/x/thread"))
+        with self.assertRaises(ValueError):
+            plot.parse_name("roundtrip/pipe/thread/size:big/real_time")
+        with self.assertRaises(ValueError):
+            plot.parse_name("roundtrip/pipe/size:16/real_time")
+
+    def test_median_and_spread_from_repetitions(self):
+        doc = fixture.make_results(seed=5, scenarios=("roundtrip",))
+        ds = plot.parse_results(doc, "x.json")
+        key = plot.parse_name("roundtrip/uds/thread/size:16")
+        vals = [e["real_time"] * 1e-6 for e in doc["benchmarks"]
+                if e["run_name"] == "roundtrip/uds/thread/size:16/real_time"
+                and e["run_type"] == "iteration"]
+        p = ds.points[key]
+        self.assertAlmostEqual(p.median, statistics.median(vals))
+        self.assertAlmostEqual(p.lo, min(vals))
+        self.assertAlmostEqual(p.hi, max(vals))
+        self.assertEqual((p.n, p.source), (3, "repetitions"))
+        iqr = plot.parse_results(doc, "x.json", spread="iqr").points[key]
+        q = statistics.quantiles(vals, n=4, method="inclusive")
+        self.assertAlmostEqual(iqr.lo, q[0])
+        self.assertAlmostEqual(iqr.hi, q[2])
+
+    def test_median_aggregate_fallback(self):
+        doc = fixture.make_results(seed=5, scenarios=("dict",))
+        agg = {"context": doc["context"], "benchmarks": [
+            e for e in doc["benchmarks"] if e["run_type"] == "aggregate"]}
+        ds = plot.parse_results(agg, "agg.json")
+        key = plot.parse_name("dict/local/thread/readers:2")
+        median = next(e["items_per_second"] for e in agg["benchmarks"]
+                      if e["run_name"].startswith("dict/local/thread/"
+                                                  "readers:2/")
+                      and e["aggregate_name"] == "median")
+        p = ds.points[key]
+        self.assertEqual((p.median, p.source, p.n),
+                         (median, "median aggregate", 3))
+        self.assertEqual(plot.fmt_spread(p), "-")
+
+    def test_single_entry_and_units(self):
+        doc = fixture.make_results(seed=5, repetitions=1,
+                                   scenarios=("connection-roundtrip",))
+        e = doc["benchmarks"][0]
+        e["real_time"], e["time_unit"] = 0.25, "ms"
+        ds = plot.parse_results(doc, "one.json")
+        p = ds.points[plot.parse_name(e["run_name"])]
+        self.assertEqual((p.median, p.n, p.source), (0.25e-3, 1, "single run"))
+
+    def test_non_finite_values_are_left_out(self):
+        doc = fixture.make_results(seed=5, repetitions=1,
+                                   scenarios=("connection-setup",))
+        doc["benchmarks"][0]["items_per_second"] = math.inf
+        doc["benchmarks"][1]["real_time"] = -1.0
+        doc["benchmarks"][1].pop("items_per_second")
+        ds = plot.parse_results(doc, "x.json")
+        self.assertEqual(len(ds.points), len(doc["benchmarks"]) - 2)
+        self.assertEqual(sum("no usable value" in w for w in ds.warnings), 2)
+
+    def test_partly_errored_repetitions_keep_the_rest(self):
+        doc = fixture.make_results(seed=5, scenarios=("roundtrip",))
+        first = doc["benchmarks"][0]
+        first.update(error_occurred=True, error_message="boom")
+        ds = plot.parse_results(doc, "x.json")
+        p = ds.points[plot.parse_name(first["run_name"])]
+        self.assertEqual(p.n, 2)
+        self.assertIn("1 of 3 repetitions errored", "\n".join(ds.warnings))
+
+    def test_formatting(self):
+        self.assertEqual(plot.fmt_size(65536), "64 KiB")
+        self.assertEqual(plot.fmt_size(1048576), "1 MiB")
+        self.assertEqual(plot.fmt_seconds(1e-6, trim=True), "1 µs")
+        self.assertEqual(plot.fmt_seconds(9.996e-6), "10.0 µs")
+        self.assertEqual(plot.fmt_seconds(999.7e-9), "1.00 µs")
+        self.assertEqual(plot.fmt_si(9999, digits=2), "10k")
+        self.assertEqual(plot._bps(1.5e9), "1.50 GB/s")
+        self.assertEqual(plot.fmt_ratio(1.04), "1.04x")
+        self.assertEqual(plot.fmt_ratio(9.314), "9.31x")
+        self.assertEqual(plot.fmt_ratio(33.14), "33.1x")
+        self.assertEqual(plot.fmt_ratio(331.4), "331x")
+
+    def test_colours_are_fixed_and_deterministic(self):
+        self.assertEqual(plot.colour_of("tcp"), plot.COLOURS["tcp"])
+        self.assertEqual(plot.colour_of("py-queue"), plot.COLOURS["queue"])
+        c = plot.colour_of("brand-new-transport")
+        self.assertEqual(c, plot.colour_of("brand-new-transport"))
+        self.assertIn(c, plot.FALLBACK_COLOURS)
+
+    def test_log_ticks(self):
+        ticks = plot.nice_log_ticks(0.5e-6, 2e-3)
+        self.assertIn(1e-6, ticks)
+        self.assertIn(1e-5, ticks)
+        self.assertTrue(all(0.5e-6 <= t <= 2e-3 for t in ticks))
+        ticks = plot.nice_log_ticks(7e3, 4e4)
+        self.assertGreaterEqual(len(ticks), 2)
+        self.assertLessEqual(len(plot.nice_log_ticks(1, 1e15)), 8)
+
+
+class BadInputTest(unittest.TestCase):
+    """One error line, non-zero exit, no output dir and no temp dir."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        self.out = self.dir / "reports"
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def assert_fails(self, args, phrase, env=None, code=None):
+        r = run_script(list(args) + ["--out", str(self.out)], env=env)
+        self.assertNotEqual(r.returncode, 0)
+        if code is not None:
+            self.assertEqual(r.returncode, code)
+        lines = r.stderr.splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith("plot.py: error: "), lines[0])
+        self.assertIn(phrase, lines[0])
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertFalse(self.out.exists())
+        leftovers = [p.name for p in self.dir.iterdir()
+                     if p.name.startswith(".reports")]
+        self.assertEqual(leftovers, [])
+        return lines[0]
+
+    def test_missing_file(self):
+        self.assert_fails([str(self.dir / "nope.json")], "nope.json: no such "
+                          "file", code=1)
+
+    def test_not_google_benchmark_json(self):
+        path = write_json(self.dir / "x.json", {"results": []})
+        self.assert_fails([path], 'not Google Benchmark JSON (no "benchmarks"'
+                          ' list)')
+        path = write_json(self.dir / "y.json", [1, 2, 3])
+        self.assert_fails([path], "not Google Benchmark JSON")
+
+    def test_empty_file(self):
+        path = self.dir / "empty.json"
+        path.write_text("")
+        self.assert_fails([str(path)], "empty file")
+
+    def test_truncated_json(self):
+        text = json.dumps(fixture.make_results(scenarios=("roundtrip",)),
+                          indent=2)
+        path = self.dir / "cut.json"
+        path.write_text(text[:len(text) // 2])
+        self.assert_fails([str(path)], "cut.json: truncated JSON (line ")
+
+    def test_no_known_benchmark(self):
+        doc = fixture.make_results(scenarios=(), unknown=True)
+        doc["benchmarks"].append(dict(doc["benchmarks"][0],
+                                      name="BM_Other/8", run_name="BM_Other/8"))
+        path = write_json(self.dir / "other.json", doc)
+        self.assert_fails([path], "no benchmark this script knows")
+
+    def test_every_benchmark_errored(self):
+        doc = fixture.make_results(scenarios=("connection-setup",))
+        doc["benchmarks"] = [dict(e, error_occurred=True,
+                                  error_message="socket: Too many open files")
+                             for e in doc["benchmarks"]
+                             if e["run_type"] == "iteration"]
+        path = write_json(self.dir / "bad.json", doc)
+        self.assert_fails([path], "every benchmark errored (first: "
+                          "connection-setup/unix/thread/real_time: socket: "
+                          "Too many open files)")
+
+    def test_bad_flags(self):
+        path = write_json(self.dir / "ok.json", fixture.make_results(
+            scenarios=("dict",)))
+        self.assert_fails([path, "--size", "-4"], "--size -4", code=2)
+        self.assert_fails([path, "--bogus"], "unrecognized arguments: --bogus",
+                          code=2)
+        self.assert_fails([path, "--size", "big"], "invalid int value",
+                          code=2)
+        self.assert_fails([path, "--formats", "gif"], "--formats gif",
+                          code=2)
+
+    def test_second_file_bad_leaves_nothing(self):
+        good = write_json(self.dir / "a.json", fixture.make_results(
+            scenarios=("dict",)))
+        self.assert_fails([good, str(self.dir / "b.json")], "b.json: no such "
+                          "file")
+
+    def test_default_input_missing_says_what_to_do(self):
+        if plot.DEFAULT_INPUT.exists():
+            self.skipTest("results/latest.json exists in this checkout")
+        self.assert_fails([], "results/latest.json: no such file (run "
+                          "./run.sh first", code=1)
+
+    def test_missing_matplotlib(self):
+        fake = self.dir / "fake"
+        (fake / "matplotlib").mkdir(parents=True)
+        (fake / "matplotlib" / "__init__.py").write_text(
+            "raise ImportError('No module named matplotlib')\n")
+        env = dict(os.environ, PYTHONPATH=str(fake))
+        path = write_json(self.dir / "ok.json", fixture.make_results(
+            scenarios=("dict",)))
+        line = self.assert_fails([path], "python3-matplotlib", env=env)
+        self.assertIn("apt-get install python3-matplotlib", line)
+
+    def test_failure_keeps_previous_report(self):
+        self.out.mkdir()
+        (self.out / "index.md").write_text("old report\n")
+        r = run_script([str(self.dir / "nope.json"), "--out", str(self.out)])
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual((self.out / "index.md").read_text(), "old report\n")
+        self.assertEqual([p.name for p in self.out.iterdir()], ["index.md"])
+
+
+class PartialDataTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        self.out = self.dir / "reports"
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_missing_scenarios_are_skipped_and_said(self):
+        doc = fixture.make_results(scenarios=("roundtrip",), unknown=True,
+                                   contexts=("thread",))
+        path = write_json(self.dir / "rt.json", doc)
+        code, out, err = run_main([path, "--out", str(self.out), "--size",
+                                   "300", "--formats", "png"])
+        self.assertEqual(code, 0, err)
+        self.assertIn("skipped: throughput chart", out)
+        self.assertIn("skipped: shared-dict chart", out)
+        self.assertIn("ignored 1 benchmark(s) of unknown scenarios", out)
+        self.assertIn("no round trip at 300 B; the threads-vs-processes chart "
+                      "uses 256 B", out)
+        self.assertTrue((self.out / "roundtrip_latency.png").exists())
+        self.assertFalse((self.out / "throughput.png").exists())
+        md = (self.out / "index.md").read_text(encoding="utf-8")
+        self.assertNotIn("## Streaming throughput", md)
+
+    def test_rerun_removes_charts_no_longer_drawn(self):
+        full = write_json(self.dir / "full.json", fixture.make_results(
+            scenarios=("dict", "connection-setup")))
+        self.assertEqual(run_main([full, "--out", str(self.out),
+                                   "--formats", "png"])[0], 0)
+        self.assertTrue((self.out / "dict_lookups.png").exists())
+        (self.out / "notes.txt").write_text("mine\n")
+        part = write_json(self.dir / "part.json", fixture.make_results(
+            scenarios=("connection-setup",)))
+        self.assertEqual(run_main([part, "--out", str(self.out),
+                                   "--formats", "png"])[0], 0)
+        self.assertFalse((self.out / "dict_lookups.png").exists())
+        self.assertTrue((self.out / "connection_setup.png").exists())
+        self.assertTrue((self.out / "notes.txt").exists())  # not ours
+
+    def test_merge_python_reference(self):
+        cpp = write_json(self.dir / "cpp.json", fixture.make_results(
+            scenarios=("roundtrip",)))
+        py_doc = fixture.make_results(scenarios=("roundtrip",),
+                                      python_ref=True)
+        py_doc["benchmarks"] = [e for e in py_doc["benchmarks"]
+                                if "/py-" in e["run_name"]]
+        py = write_json(self.dir / "py.json", py_doc)
+        code, out, err = run_main([cpp, py, "--merge", "--out",
+                                   str(self.out), "--formats", "png"])
+        self.assertEqual(code, 0, err)
+        md = (self.out / "index.md").read_text(encoding="utf-8")
+        self.assertIn("| py-queue | thread |", md)
+        self.assertIn("| shm-ring | process |", md)
+        self.assertNotIn("## Comparison", md)
+
+
+class RealOutputTest(unittest.TestCase):
+    """An excerpt of a real `build/ipcbench --quick
+    --benchmark_repetitions=3` file (tests/data/plot_real_quick.json)."""
+
+    def test_real_file_parses_and_reports(self):
+        path = ROOT / "tests" / "data" / "plot_real_quick.json"
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        ds = plot.parse_results(doc, str(path))
+        self.assertEqual(ds.warnings, [])
+        self.assertEqual(len(ds.points), 6)     # 3 transports x 2 contexts
+        for p in ds.points.values():
+            self.assertEqual((p.n, p.source), (3, "repetitions"))
+        with tempfile.TemporaryDirectory() as tmp:
+            code, out, err = run_main([str(path), "--out", tmp,
+                                       "--formats", "png"])
+            self.assertEqual(code, 0, err)
+            md = (Path(tmp) / "index.md").read_text(encoding="utf-8")
+        self.assertIn(doc["context"]["git_commit"], md)
+        key = plot.parse_name("roundtrip/tcp/process/size:256/real_time")
+        t = ds.points[plot.parse_name("roundtrip/tcp/thread/size:256")]
+        self.assertIn(f"| tcp | {plot.fmt_seconds(t.median)} | "
+                      f"{plot.fmt_seconds(ds.points[key].median)} |", md)
+
+
+class CompareTest(unittest.TestCase):
+
+    def test_two_files_side_by_side_with_ratio(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            scen = ("roundtrip", "dict")
+            a = write_json(Path(tmp) / "a.json", fixture.make_results(
+                seed=9, scenarios=scen, commit="aaaaaaa",
+                contexts=("thread",)))
+            b = write_json(Path(tmp) / "b.json", fixture.make_results(
+                seed=9, scenarios=scen, commit="bbbbbbb", scale=0.5,
+                contexts=("thread",)))
+            out = Path(tmp) / "reports"
+            code, stdout, err = run_main([a, b, "--out", str(out),
+                                          "--label", "old", "--label",
+                                          "new", "--formats", "png"])
+            self.assertEqual(code, 0, err)
+            for name in ("compare_roundtrip", "compare_dict"):
+                self.assertTrue((out / f"{name}.png").exists(), name)
+            self.assertFalse((out / "compare_roundtrip.svg").exists())
+            md = (out / "index.md").read_text(encoding="utf-8")
+            self.assertIn("## Comparison", md)
+            self.assertIn("| benchmark | old | new | new / old |", md)
+            # every time halved / every rate doubled -> exactly 2x better
+            self.assertIn("| pipe thread 16 B |", md)
+            rows = [ln for ln in md.splitlines()
+                    if ln.startswith("| pipe thread 16 B |")
+                    or ln.startswith("| local thread 1 reader |")]
+            self.assertEqual(len(rows), 2)
+            for row in rows:
+                self.assertTrue(row.endswith("| 2.00x |"), row)
+            self.assertIn("Geometric mean of new over old: 2.00x", md)
+            self.assertIn("bbbbbbb", md)
+
+    def test_no_common_benchmarks_is_said(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a = write_json(Path(tmp) / "a.json", fixture.make_results(
+                scenarios=("dict",)))
+            b = write_json(Path(tmp) / "b.json", fixture.make_results(
+                scenarios=("connection-setup",)))
+            code, out, err = run_main([a, b, "--out", str(Path(tmp) / "r"),
+                                       "--formats", "png"])
+            self.assertEqual(code, 0, err)
+            self.assertIn("skipped: comparison charts", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
