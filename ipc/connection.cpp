@@ -182,7 +182,7 @@ void Connection::read_exact(std::byte* dst, std::size_t n, std::size_t done,
                             std::size_t total, const char* part) {
   // Buffered bytes first, then straight into the destination.
   std::size_t have = std::min(n, end_ - begin_);
-  std::memcpy(dst, rbuf_.data() + begin_, have);
+  copy_bytes(dst, rbuf_.data() + begin_, have);  // dst is null for an empty message
   begin_ += have;
   for (std::size_t off = have; off < n;) {
     std::size_t got = read_once(dst + off, n - off);
