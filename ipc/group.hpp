@@ -15,9 +15,11 @@ using GroupPeerFn = std::function<void(std::size_t index, Transport&)>;
 using GroupMainFn =
     std::function<void(std::span<Transport* const> ends, const std::function<void()>& beat)>;
 
-// Nests one run_pair per channel, so each peer has its own watchdog and reaping. A
-// process peer inherits the parent's ends of the channels started before it; channels
-// must not rely on that end's closing to signal anything (use an explicit stop message).
+// Threads: one run_pair per channel, nested. Processes: every child is forked first
+// (before any thread starts) and keeps only its own channel's end; one watchdog ends a
+// dead child's channel (on_peer_exit) and kills them all if main makes no progress
+// (beat) within options.timeout. Errors read as run_pair's ("peer process exited with
+// code 70: <what>", "no progress within 5000 ms: peer hung (peer processes killed)").
 void run_group(Context context, std::vector<Channel> channels, const GroupPeerFn& peer,
                const GroupMainFn& main, const PairOptions& options);
 

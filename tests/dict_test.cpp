@@ -274,6 +274,49 @@ TEST_P(GroupTest, EveryPeerRunsAndAFailureIsReported) {
   EXPECT_NE(what.find("reader 1 broke"), std::string::npos) << what;
 }
 
+TEST(ProcessGroupTest, DeathAndHangAreReportedQuickly) {
+  constexpr milliseconds kShort(300);
+  auto channels = [] {
+    std::vector<Channel> c;
+    for (int i = 0; i < 3; ++i) c.push_back(make_pipe_channel({}));
+    return c;
+  };
+  auto start = std::chrono::steady_clock::now();
+  std::string what = what_of([&] {
+    run_group(
+        Context::kProcess, channels(),
+        [](std::size_t i, Transport& t) {
+          if (i == 1) ::raise(SIGKILL);
+          std::byte b[1];
+          t.recv(b);
+        },
+        [](std::span<Transport* const> ends, const std::function<void()>&) {
+          std::byte b[1];
+          ends[1]->recv(b);
+        },
+        {.timeout = kShort});
+  });
+  EXPECT_EQ(what, "peer process killed by signal 9 (Killed)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3 * kShort);
+
+  start = std::chrono::steady_clock::now();
+  what = what_of([&] {
+    run_group(
+        Context::kProcess, channels(),
+        [](std::size_t, Transport& t) {
+          std::byte b[1];
+          t.recv(b);  // nobody ever sends
+        },
+        [](std::span<Transport* const> ends, const std::function<void()>&) {
+          std::byte b[1];
+          ends[2]->recv(b);
+        },
+        {.timeout = kShort});
+  });
+  EXPECT_EQ(what, "no progress within 300 ms: peer hung (peer processes killed)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 4 * kShort);
+}
+
 INSTANTIATE_TEST_SUITE_P(Contexts, GroupTest,
                          ::testing::Values(Context::kThread, Context::kProcess),
                          [](const auto& info) { return std::string(context_name(info.param)); });
