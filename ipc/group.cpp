@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,17 +19,26 @@ namespace {
 // Threads: one run_pair per channel, nested, so each peer thread has run_pair's
 // watchdog and shutdown handling.
 struct Nest {
+  Nest(Context c, std::vector<Channel>& ch, const GroupPeerFn& p, const GroupMainFn& m,
+       const PairOptions& o)
+      : context(c), channels(ch), peer(p), main(m), options(o) {}
+
   Context context;
   std::vector<Channel>& channels;
   const GroupPeerFn& peer;
   const GroupMainFn& main;
   const PairOptions& options;
-  std::vector<Transport*> ends;
-  std::vector<Heartbeat*> beats;
+  std::vector<Transport*> ends = {};
+  std::vector<Heartbeat*> beats = {};
   // What main saw when a peer's trouble ended its call (closed, timed out): each level
   // whose own peer is fine passes it on unchanged, so the level whose peer failed can
   // tell and report the cause instead.
-  std::string consequence;
+  std::string consequence = {};
+  // The first peer to fail before main did: the cause. Peers failing later may only
+  // have been shut down because of it.
+  std::mutex mu;
+  bool main_failed = false;
+  std::string first_failure = {};
 
   void run(std::size_t i) {
     if (i == channels.size()) {
@@ -38,15 +48,29 @@ struct Nest {
         });
       } catch (const ClosedError& e) {
         consequence = e.what();
+        note_main_failed();
         throw;
       } catch (const TimeoutError& e) {
         consequence = e.what();
+        note_main_failed();
+        throw;
+      } catch (...) {
+        note_main_failed();
         throw;
       }
       return;
     }
     run_pair(
-        context, std::move(channels[i]), [this, i](Transport& t) { peer(i, t); },
+        context, std::move(channels[i]),
+        [this, i](Transport& t) {
+          try {
+            peer(i, t);
+          } catch (const std::exception& e) {
+            std::lock_guard lock(mu);
+            if (!main_failed && first_failure.empty()) first_failure = e.what();
+            throw;
+          }
+        },
         [this, i](Transport& a, Heartbeat& h) {
           ends.push_back(&a);
           beats.push_back(&h);
@@ -60,6 +84,11 @@ struct Nest {
           }
         },
         options);
+  }
+
+  void note_main_failed() {
+    std::lock_guard lock(mu);
+    main_failed = true;
   }
 };
 
@@ -198,8 +227,14 @@ void run_group(Context context, std::vector<Channel> channels, const GroupPeerFn
     run_process_group(channels, peer, main, options);
     return;
   }
-  Nest nest{context, channels, peer, main, options, {}, {}, {}};
-  nest.run(0);
+  Nest nest(context, channels, peer, main, options);
+  try {
+    nest.run(0);
+  } catch (const PeerError&) {
+    std::lock_guard lock(nest.mu);
+    if (!nest.first_failure.empty()) throw PeerError("peer thread failed: " + nest.first_failure);
+    throw;
+  }
 }
 
 }  // namespace ipc
