@@ -1,21 +1,73 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, run the whole suite with repetitions,
-# and write results/<timestamp>.json and results/latest.json.
+# The main job: install what is missing, build, then
+#   1/3 the C++ suite with repetitions -> results/<timestamp>.json, results/latest.json
+#   2/3 the Python reference run        -> results/pyref.json      (scripts/pyref.py)
+#   3/3 the charts and the report       -> reports/ (PNG, SVG, index.md, index.html)
+# All or nothing: steps 1 and 2 write temporary files, and results/ and reports/
+# change only when every step worked; a failing (or interrupted) step leaves both as
+# they were, says which step failed, and exits non-zero.
 # Usage: ./run.sh [--quick] [any ipcbench or Google Benchmark flag...]
+#   --quick also makes the Python reference run quick (scripts/pyref.py --quick).
 set -euo pipefail
 cd "$(dirname "$0")"
+PY=/usr/bin/python3
 scripts/setup.sh deps build release
 
+fail() { echo "run: error: $*" >&2; exit 1; }
+
+reps=3
+pyref_args=()
+for arg in "$@"; do
+  if [ "$arg" = --quick ]; then reps=2; pyref_args=(--quick); fi
+done
+
+mkdir -p results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=results/$stamp.json
-tmp=$(mktemp results/.run-XXXXXX.tmp)
-trap 'rm -f "$tmp"' EXIT
-mkdir -p results
-reps=3
-for arg in "$@"; do [ "$arg" = --quick ] && reps=2; done
-echo "run: ipcbench, $reps repetitions per benchmark -> $out" >&2
-build/ipcbench --benchmark_repetitions="$reps" --benchmark_out="$tmp" \
-  --benchmark_out_format=json "$@"
-mv "$tmp" "$out"
+cpp_tmp=$(mktemp results/.run-XXXXXX.tmp)
+py_tmp=$(mktemp results/.pyref-XXXXXX.tmp)
+backup=$(mktemp -d results/.backup-XXXXXX.tmp)
+state=running   # -> installed (new results in place) -> done (report written)
+
+restore() {  # put the previous results back (step 3 failed or was interrupted)
+  rm -f "$out" results/latest.json results/pyref.json
+  local f
+  for f in latest.json pyref.json; do
+    if [ -f "$backup/$f" ]; then mv "$backup/$f" "results/$f"; fi
+  done
+}
+cleanup() {
+  if [ "$state" = installed ]; then
+    restore
+    echo "run: results/ restored, reports/ unchanged" >&2
+  fi
+  rm -rf "$cpp_tmp" "$py_tmp" "$backup"
+}
+trap cleanup EXIT
+trap 'echo "run: interrupted; results/ and reports/ are left as they were" >&2; exit 130' INT TERM
+
+echo "run: step 1/3: ipcbench, $reps repetitions per benchmark" >&2
+build/ipcbench --benchmark_repetitions="$reps" --benchmark_out="$cpp_tmp" \
+  --benchmark_out_format=json "$@" ||
+  fail "step 1/3: build/ipcbench failed (exit $?); results/ and reports/ unchanged"
+[ -s "$cpp_tmp" ] ||
+  fail "step 1/3: build/ipcbench wrote no results; results/ and reports/ unchanged"
+
+echo "run: step 2/3: Python reference run, scripts/pyref.py ${pyref_args[*]}" >&2
+$PY scripts/pyref.py "${pyref_args[@]}" --out "$py_tmp" ||
+  fail "step 2/3: scripts/pyref.py failed (exit $?); results/ and reports/ unchanged"
+
+echo "run: step 3/3: charts and report, scripts/plot.py -> reports/" >&2
+for f in latest.json pyref.json; do
+  if [ -f "results/$f" ]; then cp -p "results/$f" "$backup/$f"; fi
+done
+chmod 644 "$cpp_tmp"
+state=installed
+mv "$cpp_tmp" "$out"
 cp "$out" results/latest.json
-echo "run: wrote $out and results/latest.json" >&2
+mv "$py_tmp" results/pyref.json
+$PY scripts/plot.py results/latest.json --pyref results/pyref.json --out reports ||
+  fail "step 3/3: scripts/plot.py failed (exit $?)"
+state=done
+echo "run: wrote $out, results/latest.json, results/pyref.json and reports/" \
+  "(index.html, index.md, charts)" >&2

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Regenerate every ipcbench chart and the report from Google Benchmark JSON.
 
-    scripts/plot.py                          # results/latest.json -> reports/
+    scripts/plot.py                          # results/latest.json (+ results/
+                                             # pyref.json if present) -> reports/
     scripts/plot.py a.json b.json            # charts of a.json + a-vs-b comparison
     scripts/plot.py --merge cpp.json py.json # pool the files into one data set
+    scripts/plot.py results/latest.json --pyref results/pyref.json
+                                             # + the seed table (what run.sh does)
 
 Reads Google Benchmark 1.7.1 JSON as described in CONTRACT.md. Where a
 benchmark has repetitions, the point is the median of the per-repetition
@@ -15,15 +18,23 @@ Writes <name>.png and <name>.svg per chart, index.md and a self-contained
 index.html into --out (default reports/). Everything is rendered into a
 temporary directory first and moved into place only when all of it worked.
 
+When the inputs include a Python reference run (scripts/pyref.py output:
+benchmarks named py-*, given with --pyref or among the files), the report
+gains the seed section: each scenario of the `processing` package's 2008
+figures (data/processing-2008.json) beside Python today and the C++ figure,
+with ratios (the table, chart and notes come from scripts/seed.py). --pyref
+only feeds that section; --merge also draws the py-* benchmarks in the charts.
+
 The report is a list of sections (SECTION_BUILDERS): each builder takes a
-ReportInput and returns a Section (title, text, tables, figures) or None when
-it has no data. To add a section (e.g. the seed table from seed.py), write a
+ReportInput and returns a Section (title, blocks: str paragraphs, Table,
+FigureBlock) or None when it has no data. To add a section, write a
 function of that shape and append it to SECTION_BUILDERS.
 """
 import argparse
 import base64
 import dataclasses
 import html
+import importlib.util
 import json
 import math
 import os
@@ -38,8 +49,28 @@ from pathlib import Path
 PROG = "plot.py"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = REPO / "results" / "latest.json"
+DEFAULT_PYREF = REPO / "results" / "pyref.json"   # used when no file is named
 DEFAULT_OUT = REPO / "reports"
 MANIFEST = ".plot-manifest"
+SVG_SALT = "ipcbench"   # fixed SVG element ids: reruns give the same file
+
+
+def _load_seed():
+    """scripts/seed.py as a module, also when plot.py is itself loaded from
+    its path (tests) rather than run from scripts/."""
+    path = Path(__file__).resolve().with_name("seed.py")
+    mod = sys.modules.get("seed")
+    if mod is not None and Path(getattr(mod, "__file__", "")).resolve() \
+            == path:
+        return mod
+    spec = importlib.util.spec_from_file_location("seed", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("seed", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+seed = _load_seed()
 
 TIME_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 # Name components Google Benchmark appends for run configuration.
@@ -149,6 +180,7 @@ class Dataset:
     warnings: list
     ignored: list         # run names of unknown scenarios
     errored: list = dataclasses.field(default_factory=list)  # (Key, message)
+    docs: list = dataclasses.field(default_factory=list)  # (path, document)
 
     def select(self, scenario, **match):
         out = [p for k, p in self.points.items() if k.scenario == scenario
@@ -365,7 +397,7 @@ def parse_results(doc, path, label=None, spread="minmax"):
     context = doc.get("context") if isinstance(doc.get("context"), dict) \
         else {}
     return Dataset(str(path), label or default_label(path, context), context,
-                   points, warnings, ignored, errored)
+                   points, warnings, ignored, errored, [(str(path), doc)])
 
 
 def default_label(path, context):
@@ -387,7 +419,17 @@ def merge_datasets(datasets):
     return Dataset(" + ".join(d.path for d in datasets),
                    " + ".join(d.label for d in datasets), first.context,
                    points, warnings, [], [e for d in datasets
-                                          for e in d.errored])
+                                          for e in d.errored],
+                   [doc for d in datasets for doc in d.docs])
+
+
+def display_path(path):
+    """How the report names an input: relative to the repository when it
+    lies inside it (so a committed report holds no absolute paths)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except (ValueError, OSError):
+        return str(path)
 
 
 # ------------------------------------------------------------ formatting
@@ -991,8 +1033,9 @@ def plot_compare(datasets, scenario, keys):
 @dataclasses.dataclass
 class Table:
     headers: list
-    rows: list
+    rows: list            # cells are str; "\n" breaks a line inside a cell
     caption: str = ""
+    align: list = None    # "left" | "right" per column (default: left)
 
 
 @dataclasses.dataclass
@@ -1014,6 +1057,7 @@ class ReportInput:
     datasets: list        # every file given, in order (for comparisons)
     size: int             # --size
     notes: list           # "skipped ..." messages for stdout
+    pyref: list = dataclasses.field(default_factory=list)  # (path, doc)
 
 
 def fmt_cell(point):
@@ -1108,7 +1152,8 @@ def section_context(inp):
               ("load average", ", ".join(map(str, c.get("load_avg", [])))
                or None),
               ("result schema", c.get("ipcbench_schema")),
-              ("source", ds.path)]
+              ("source", ds.path)] + [
+                  ("Python reference run", path) for path, _ in inp.pyref]
     known = {"cpu_model", "num_cpus", "mhz_per_cpu", "kernel", "compiler",
              "build_type", "library_build_type", "git_commit", "pin",
              "host_name", "date", "load_avg", "ipcbench_schema", "caches",
@@ -1397,8 +1442,29 @@ def section_compare(inp):
     return Section("Comparison", blocks)
 
 
-# Report sections in order; append new builders (e.g. seed.py's) here.
-SECTION_BUILDERS = [section_context, section_roundtrip, section_processing,
+def section_seed(inp):
+    """The seed table: the 2008 `processing` figures, Python today (the
+    first input with py-* benchmarks) and C++ (the first with others)."""
+    docs = [d for ds in inp.datasets for d in ds.docs] + inp.pyref
+    py = next((doc for _, doc in docs if "python" in seed.kinds(doc)), None)
+    if py is None:
+        inp.notes.append("skipped: seed table (no Python reference run: "
+                         "add --pyref results/pyref.json)")
+        return None
+    cpp = next((doc for _, doc in docs if "cpp" in seed.kinds(doc)), None)
+    published = seed.load_json(seed.SEED_DEFAULT)
+    rows = seed.load_rows(cpp, py, published)
+    return Section(seed.TITLE, [
+        seed.intro(published),
+        Table(list(seed.HEADERS), seed.table_cells(rows),
+              align=list(seed.ALIGN)),
+        FigureBlock("seed", seed.figure(rows), seed.CHART_CAPTION),
+    ] + seed.notes(rows, cpp, py, published))
+
+
+# Report sections in order; append new builders here.
+SECTION_BUILDERS = [section_context, section_seed, section_roundtrip,
+                    section_processing,
                     section_throughput, section_dict, section_connection,
                     section_floor, section_startup, section_compare]
 
@@ -1414,9 +1480,11 @@ def build_sections(inp, builders=None):
 
 def md_table(t):
     def cell(x):
-        return str(x).replace("|", "\\|")
+        return str(x).replace("|", "\\|").replace("\n", "<br>")
+    align = t.align or ["left"] * len(t.headers)
     lines = ["| " + " | ".join(cell(h) for h in t.headers) + " |",
-             "|" + "|".join("---" for _ in t.headers) + "|"]
+             "|" + "|".join("---:" if a == "right" else "---"
+                            for a in align) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in t.rows]
     return "\n".join(lines)
 
@@ -1444,7 +1512,15 @@ def md_inline(text):
     """The little Markdown the sections use (`code`, *em*) -> HTML."""
     text = html.escape(text)
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"&lt;(https?://[^\s]+?)&gt;", r'<a href="\1">\1</a>',
+                  text)
     return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", text)
+
+
+def html_cell(tag, text, align):
+    style = ' style="text-align:right"' if align == "right" else ""
+    return f"<{tag}{style}>" + "<br>".join(
+        md_inline(line) for line in str(text).split("\n")) + f"</{tag}>"
 
 
 def render_html(sections, title, png_dir):
@@ -1461,7 +1537,7 @@ def render_html(sections, title, png_dir):
            "<p>Generated by <code>scripts/plot.py</code> from Google "
            "Benchmark JSON.</p>"]
     for s in sections:
-        out.append(f"<h2>{html.escape(s.title)}</h2>")
+        out.append(f"<h2>{md_inline(s.title)}</h2>")
         for b in s.blocks:
             if isinstance(b, FigureBlock):
                 data = base64.b64encode(
@@ -1470,13 +1546,15 @@ def render_html(sections, title, png_dir):
                            f'src="data:image/png;base64,{data}"><figcaption>'
                            f"{md_inline(b.caption)}</figcaption></figure>")
             elif isinstance(b, Table):
+                align = b.align or ["left"] * len(b.headers)
                 out.append("<table>" + (f"<caption>{md_inline(b.caption)}"
                                         "</caption>" if b.caption else "") +
                            "<tr>" + "".join(
-                    f"<th>{html.escape(str(h))}</th>" for h in b.headers) +
-                    "</tr>")
-                out += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>"
-                                         for c in r) + "</tr>" for r in b.rows]
+                    html_cell("th", h, a) for h, a in zip(b.headers, align))
+                    + "</tr>")
+                out += ["<tr>" + "".join(html_cell("td", c, a)
+                                         for c, a in zip(r, align)) + "</tr>"
+                        for r in b.rows]
                 out.append("</table>")
             elif b:
                 items = [ln[2:] for ln in str(b).splitlines()
@@ -1494,15 +1572,22 @@ def write_report(sections, out_dir, title="ipcbench report",
                  formats=("png", "svg")):
     """Save every figure (PNG, needed by the HTML, and SVG), then index.md
     and index.html."""
+    import matplotlib
     names = []
-    for s in sections:
-        for b in s.blocks:
-            if isinstance(b, FigureBlock):
+    # No date in the SVG and fixed element ids, so that an unchanged
+    # report is an unchanged file (reports/ is committed).
+    with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
+        for s in sections:
+            for b in s.blocks:
+                if not isinstance(b, FigureBlock):
+                    continue
                 for ext, dpi in (("png", 150), ("svg", None)):
                     if ext not in formats and ext != "png":
                         continue
                     path = Path(out_dir) / f"{b.name}.{ext}"
-                    b.figure.savefig(path, dpi=dpi, facecolor="white")
+                    b.figure.savefig(path, dpi=dpi, facecolor="white",
+                                     metadata={"Date": None}
+                                     if ext == "svg" else None)
                     names.append(path.name)
     (Path(out_dir) / "index.md").write_text(
         render_markdown(sections, title, "svg" in formats), encoding="utf-8")
@@ -1556,6 +1641,12 @@ def build_parser():
     p.add_argument("--merge", action="store_true",
                    help="pool all files into one data set (e.g. the C++ run "
                    "and the Python reference run) instead of comparing them")
+    p.add_argument("--pyref", metavar="JSON", default=None,
+                   help="a Python reference run (scripts/pyref.py output, "
+                   "e.g. results/pyref.json): adds the seed section, 2008 "
+                   "vs Python today vs C++ (not drawn in the other charts;"
+                   " use --merge for that). Default: results/pyref.json "
+                   "when no JSON file is named and it exists")
     p.add_argument("--label", action="append", default=[], metavar="TEXT",
                    help="name for each file in comparisons (repeat per file)")
     p.add_argument("--formats", default="png,svg", metavar="LIST",
@@ -1588,7 +1679,8 @@ def run(args):
     if not args.files and not DEFAULT_INPUT.exists():
         raise InputError(f"{DEFAULT_INPUT}: no such file (run ./run.sh "
                          "first, or name a results file)")
-    for i, path in enumerate(files):
+
+    def load(path):
         doc = load_json(path)
         if pattern:
             doc = dict(doc, benchmarks=[
@@ -1597,7 +1689,23 @@ def run(args):
             if not doc["benchmarks"]:
                 raise InputError(f"{path}: no benchmark matches --filter "
                                  f"{args.filter!r}")
-        ds = parse_results(doc, path, args.label[i] if args.label else None,
+        return doc
+
+    pyref = []
+    pyref_path = args.pyref
+    if pyref_path is None and not args.files and DEFAULT_PYREF.exists():
+        pyref_path = str(DEFAULT_PYREF)     # what ./run.sh reports on
+    if pyref_path is not None:
+        doc = load(pyref_path)
+        seed.results(doc, pyref_path)       # the shape seed.py needs
+        if "python" not in seed.kinds(doc):
+            raise InputError(f"{pyref_path}: no Python reference benchmarks "
+                             "(py-* names); make it with scripts/pyref.py")
+        pyref.append((display_path(pyref_path), doc))
+    for i, path in enumerate(files):
+        doc = load(path)
+        ds = parse_results(doc, display_path(path),
+                           args.label[i] if args.label else None,
                            args.spread)
         for w in ds.warnings:
             print(f"{PROG}: warning: {w}", file=sys.stderr)
@@ -1614,9 +1722,9 @@ def run(args):
         merged = merge_datasets(datasets)
         for w in merged.warnings:
             print(f"{PROG}: warning: {w}", file=sys.stderr)
-        inp = ReportInput(merged, [merged], args.size, [])
+        inp = ReportInput(merged, [merged], args.size, [], pyref)
     else:
-        inp = ReportInput(datasets[0], datasets, args.size, [])
+        inp = ReportInput(datasets[0], datasets, args.size, [], pyref)
     sections = build_sections(inp)
     for note in inp.notes:
         print(note)
@@ -1656,7 +1764,7 @@ def main(argv=None) -> int:
     except UsageError as e:
         print(f"{PROG}: error: {e} (see --help)", file=sys.stderr)
         return 2
-    except InputError as e:
+    except (InputError, seed.InputError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:

@@ -10,7 +10,9 @@ failed benchmarks show as "n/a".
     scripts/seed.py --cpp results/latest.json --py results/pyref.json \\
         --out reports/          # writes seed.md, seed.png, seed.svg
 
-scripts/plot.py can call seed_section(cpp_data, py_data, seed) directly.
+scripts/plot.py builds its report section from the same pieces:
+load_rows() -> rows, then TITLE, intro(), HEADERS/table_cells(), figure()
+and notes(); markdown() renders those pieces for this script's seed.md.
 """
 
 import argparse
@@ -183,6 +185,19 @@ def results(doc, label="input"):
     return out
 
 
+def kinds(doc):
+    """Which runs a document holds: a subset of {"python", "cpp"}
+    (Python reference benchmarks have a `py-` transport/kind)."""
+    out = set()
+    for e in doc.get("benchmarks", ()) if isinstance(doc, dict) else ():
+        name = e.get("name") if isinstance(e, dict) else None
+        if isinstance(name, str):
+            parts = name.split("/")
+            out.add("python" if len(parts) > 1 and
+                    parts[1].startswith("py-") else "cpp")
+    return out
+
+
 def check_seed(seed, label="seed"):
     """Validate the published-figures document; returns id -> figure."""
     figs = seed.get("figures") if isinstance(seed, dict) else None
@@ -315,21 +330,26 @@ def fmt_ratio(x):
 
 
 def fmt_cell(p):
+    """A rate cell: the figure, then the benchmark on a second line.
+
+    Lines in a cell are separated by "\n"; markdown() turns them into
+    <br>, plot.py's HTML too.
+    """
     if p.result is None:
         return "n/a"
     if p.result.rate is None:
         msg = p.result.error.replace("|", "/")[:60]
-        return f"n/a (error: {msg})<br>`{p.name}`"
+        return f"n/a (error: {msg})\n`{p.name}`"
     cv = ("" if p.result.cv is None
           else f" ±{p.result.cv * 100:.0f}%")
-    return f"{fmt_rate(p.result.rate)}/s{cv}<br>`{p.name}`"
+    return f"{fmt_rate(p.result.rate)}/s{cv}\n`{p.name}`"
 
 
 def _ratio_cell(row, pick_):
     text = fmt_ratio(row.ratio(pick_))
     py = row.python_for(pick_)
     if text != "n/a" and py is not row.python:
-        text += f"<br>(vs `{py.name}`)"
+        text += f"\n(vs `{py.name}`)"
     return text
 
 
@@ -348,45 +368,55 @@ def _context_line(doc, label):
     return f"- {label}: " + ", ".join(bits) + "."
 
 
-def markdown(rows, cpp_doc, py_doc, seed, image=None):
-    """The section's Markdown text."""
-    out = ["## The seed: `processing` (2008), Python today, C++", ""]
-    out.append(
+TITLE = "The seed: `processing` (2008), Python today, C++"
+HEADERS = ("scenario", "2008", "Python today", "today ÷ 2008",
+           "C++, same scenario", "÷ Python", "fastest C++", "÷ Python")
+ALIGN = ("left",) + ("right",) * 7
+CHART_ALT = "2008 vs Python today vs C++ (log scale)"
+CHART_CAPTION = (
+    "Operations per second on a log scale for each seed scenario: the 2008 "
+    "figure as published (grey; the whisker spans a published range), "
+    "Python today, the C++ benchmark of the same scenario and the fastest "
+    "C++ transport for it. Hatched bars are round trips/s, used where no "
+    "one-way figure exists; \"n/a\" marks a figure that is missing or "
+    "errored.")
+
+
+def intro(seed):
+    """The paragraph before the table."""
+    return (
         "The `processing` package, which became Python's `multiprocessing`, "
         f"published these figures measured on a {seed.get('machine', '?')}. "
         "Below, each is set beside the same scenario measured today with "
         "CPython (`scripts/pyref.py`) and with ipcbench's C++ benchmarks on "
         "this machine. Rates are medians over repetitions (± is the "
         "coefficient of variation); ratios divide medians.")
-    out.append("")
-    out.append("| scenario | 2008 | Python today | today ÷ 2008 "
-               "| C++, same scenario | ÷ Python | fastest C++ | ÷ Python |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        out.append(" | ".join([
-            f"| {r.scenario.label}", r.figure["published"],
-            fmt_cell(r.python), fmt_ratio(r.ratio_2008()),
-            fmt_cell(r.cpp_same), _ratio_cell(r, r.cpp_same),
-            fmt_cell(r.cpp_fastest),
-            _ratio_cell(r, r.cpp_fastest) + " |"]))
-    out.append("")
-    if image:
-        out += [f"![2008 vs Python today vs C++ (log scale)]({image})", ""]
-    out.append("How the rows are matched:")
-    out.append("")
-    for r in rows:
-        if r.scenario.note:
-            out.append(f"- {r.scenario.label}: {r.scenario.note}")
-    out.append("- Python sends `bytes` objects of the stated size (sequence "
-               "number + CRC-32 checked on receipt) through the standard "
-               "API (`put`/`get`, `send`/`recv`, pickled); C++ sends raw "
-               "bytes. A `roundtrip` benchmark counts round trips/s; a ratio "
-               "always compares like with like (one-way with one-way, round "
-               "trips with round trips) and names the Python benchmark "
-               "when it is not the one shown in the row.")
-    out.append("")
-    out.append("Where the figures come from:")
-    out.append("")
+
+
+def table_cells(rows):
+    """The table body: one list of cells (str) per row, as HEADERS."""
+    return [[r.scenario.label, r.figure["published"],
+             fmt_cell(r.python), fmt_ratio(r.ratio_2008()),
+             fmt_cell(r.cpp_same), _ratio_cell(r, r.cpp_same),
+             fmt_cell(r.cpp_fastest), _ratio_cell(r, r.cpp_fastest)]
+            for r in rows]
+
+
+def notes(rows, cpp_doc, py_doc, seed):
+    """The paragraphs after the table and chart: how rows are matched,
+    where the figures come from, the caveat. A paragraph whose lines all
+    start with "- " is a list."""
+    matched = [f"- {r.scenario.label}: {r.scenario.note}"
+               for r in rows if r.scenario.note]
+    matched.append(
+        "- Python sends `bytes` objects of the stated size (sequence "
+        "number + CRC-32 checked on receipt) through the standard "
+        "API (`put`/`get`, `send`/`recv`, pickled); C++ sends raw "
+        "bytes. A `roundtrip` benchmark counts round trips/s; a ratio "
+        "always compares like with like (one-way with one-way, round "
+        "trips with round trips) and names the Python benchmark "
+        "when it is not the one shown in the row.")
+    sources = []
     for s in seed.get("sources", []):
         text = s.get("name", "")
         if s.get("url"):
@@ -395,20 +425,35 @@ def markdown(rows, cpp_doc, py_doc, seed, image=None):
             text += f": \"{s['quote']}\""
         if s.get("note"):
             text += f" ({s['note']})"
-        out.append(f"- {text}")
-    out.append(_context_line(py_doc, "Python today"))
-    if cpp_doc is None:
-        out.append("- C++: no results given.")
-    else:
-        out.append(_context_line(cpp_doc, "C++"))
+        sources.append(f"- {text}")
+    sources.append(_context_line(py_doc, "Python today"))
+    sources.append("- C++: no results given." if cpp_doc is None
+                   else _context_line(cpp_doc, "C++"))
+    return ["How the rows are matched:", "\n".join(matched),
+            "Where the figures come from:", "\n".join(sources),
+            "These are indications, not precise figures: the machine "
+            "has 2 shared vCPUs, other jobs run at the same time, and "
+            "the Python and C++ runs were taken at different times "
+            "(absolute figures from separate runs can differ several-"
+            "fold here, see MEASURING.md). The 2008 figures come from "
+            "another machine, another Python and another kernel."]
+
+
+def _md_row(cells):
+    return "| " + " | ".join(c.replace("\n", "<br>") for c in cells) + " |"
+
+
+def markdown(rows, cpp_doc, py_doc, seed, image=None):
+    """The section's Markdown text (the seed.py CLI's seed.md)."""
+    out = [f"## {TITLE}", "", intro(seed), "", _md_row(HEADERS),
+           "|" + "|".join("---:" if a == "right" else "---"
+                          for a in ALIGN) + "|"]
+    out += [_md_row(cells) for cells in table_cells(rows)]
     out.append("")
-    out.append("These are indications, not precise figures: the machine "
-               "has 2 shared vCPUs, other jobs run at the same time, and "
-               "the Python and C++ runs were taken at different times "
-               "(absolute figures from separate runs can differ several-"
-               "fold here, see MEASURING.md). The 2008 figures come from "
-               "another machine, another Python and another kernel.")
-    out.append("")
+    if image:
+        out += [f"![{CHART_ALT}]({image})", ""]
+    for para in notes(rows, cpp_doc, py_doc, seed):
+        out += [para, ""]
     return "\n".join(out)
 
 
@@ -488,15 +533,24 @@ def _wrap(text, width=22):
     return "\n".join(lines)
 
 
-def seed_section(cpp_data, py_data, seed, image="seed.svg"):
-    """(Markdown text, matplotlib Figure) for the seed section.
+def load_rows(cpp_data, py_data, seed):
+    """Validated documents -> the table's rows (Row), computed once for
+    both renderings (markdown() here, a Table in plot.py).
 
     cpp_data may be None (C++ columns n/a). Raises InputError on bad data.
     """
     figures = check_seed(seed)
     py_res = results(py_data, "Python results")
     cpp_res = {} if cpp_data is None else results(cpp_data, "C++ results")
-    rows = build_rows(cpp_res, py_res, figures)
+    return build_rows(cpp_res, py_res, figures)
+
+
+def seed_section(cpp_data, py_data, seed, image="seed.svg"):
+    """(Markdown text, matplotlib Figure) for the seed section.
+
+    cpp_data may be None (C++ columns n/a). Raises InputError on bad data.
+    """
+    rows = load_rows(cpp_data, py_data, seed)
     return markdown(rows, cpp_data, py_data, seed, image), figure(rows)
 
 

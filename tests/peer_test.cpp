@@ -95,8 +95,10 @@ TEST_P(PeerTest, PeerThatExitsEarlyIsReported) {
   EXPECT_NE(what.find("closed"), std::string::npos) << what;
 }
 
-TEST_P(PeerTest, KilledPeerIsReported) {
-  if (!process()) GTEST_SKIP() << "a thread cannot be killed alone";
+// A thread cannot be killed alone: this one is for process peers only.
+class KilledPeerTest : public PeerTest {};
+
+TEST_P(KilledPeerTest, KilledPeerIsReported) {
   std::string what = failure(
       [](Transport& t) {
         echo_n(t, 5);
@@ -159,6 +161,10 @@ INSTANTIATE_TEST_SUITE_P(Contexts, PeerTest,
                          ::testing::Values(Case{Context::kThread, false},
                                            Case{Context::kThread, true},
                                            Case{Context::kProcess, false},
+                                           Case{Context::kProcess, true}),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(Processes, KilledPeerTest,
+                         ::testing::Values(Case{Context::kProcess, false},
                                            Case{Context::kProcess, true}),
                          case_name);
 

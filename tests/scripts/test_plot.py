@@ -12,12 +12,14 @@ import math
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "plot.py"
+sys.path.insert(0, str(ROOT / "scripts"))       # for `import seed`
 PYTHON = "/usr/bin/python3"
 
 
@@ -482,6 +484,145 @@ class RealOutputTest(unittest.TestCase):
         t = ds.points[plot.parse_name("roundtrip/tcp/thread/size:256")]
         self.assertIn(f"| tcp | {plot.fmt_seconds(t.median)} | "
                       f"{plot.fmt_seconds(ds.points[key].median)} |", md)
+
+
+class SeedSectionTest(unittest.TestCase):
+    """The seed table from scripts/seed.py inside the report (--pyref)."""
+
+    CPP = ROOT / "tests" / "data" / "seed-cpp.json"
+    PY = ROOT / "tests" / "data" / "seed-py.json"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.out = Path(cls.tmp.name) / "reports"
+        cls.code, cls.stdout, cls.stderr = run_main(
+            [str(cls.CPP), "--pyref", str(cls.PY), "--out", str(cls.out)])
+        cls.md = (cls.out / "index.md").read_text(encoding="utf-8")
+        cls.html = (cls.out / "index.html").read_text(encoding="utf-8")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def seed_rows(self, md):
+        """The seed table's lines in a Markdown text."""
+        lines = md.splitlines()
+        start = next(i for i, ln in enumerate(lines)
+                     if ln.startswith("| scenario | 2008 |"))
+        end = next(i for i in range(start, len(lines)) if not lines[i])
+        return lines[start:end]
+
+    def test_section_table_chart_and_notes(self):
+        self.assertEqual(self.code, 0, self.stderr)
+        self.assertIn("## The seed: `processing` (2008), Python today, C++",
+                      self.md)
+        rows = self.seed_rows(self.md)
+        self.assertEqual(len(rows), 2 + 5)      # header, alignment, rows
+        self.assertEqual(rows[1], "|---|---:|---:|---:|---:|---:|---:|---:|")
+        manager = rows[2]
+        # fixture medians: Python 20k/s, manager-uds 40k/s, shm 2M/s
+        for cell in ("| Manager dict lookup, from another process |",
+                     "| 18,000-20,000 times/s |", "| 20.0k/s", "| 1.0-1.1x |",
+                     "| 40.0k/s", "| 2.0x |", "| 2.00M/s", "| 100x |",
+                     "<br>`dict/shm/process/readers:1`"):
+            self.assertIn(cell, manager)
+        self.assertIn("n/a (error: message 7: checksum mismatch)", rows[6])
+        self.assertTrue((self.out / "seed.png").read_bytes().startswith(
+            b"\x89PNG"))
+        self.assertIn("<svg", (self.out / "seed.svg").read_text()[:2000])
+        self.assertIn("![seed](seed.png)", self.md)
+        self.assertIn("How the rows are matched:", self.md)
+        self.assertIn("- Python today: Fixture CPU", self.md)
+        self.assertIn("| Python reference run | ", self.md)
+
+    def test_same_cells_as_seed_py(self):
+        # One computation, two renderings: plot's rows are seed.md's rows.
+        import seed
+        text, _ = seed.seed_section(json.loads(self.CPP.read_text()),
+                                    json.loads(self.PY.read_text()),
+                                    json.loads((ROOT / "data" /
+                                                "processing-2008.json")
+                                               .read_text()))
+        self.assertEqual(self.seed_rows(self.md), self.seed_rows(text))
+
+    def test_html_has_a_real_table(self):
+        i = self.html.index("<h2>The seed: <code>processing</code>")
+        part = self.html[i:self.html.index("<h2>", i + 1)]
+        self.assertIn("<table><tr><th>scenario</th>"
+                      '<th style="text-align:right">2008</th>', part)
+        self.assertIn('<td style="text-align:right">20.0k/s ±15%<br>'
+                      "<code>dict/py-manager/process/readers:1</code></td>",
+                      part)
+        self.assertNotIn("| Manager dict", part)         # not raw Markdown
+        self.assertNotIn("&lt;br&gt;", part)
+        self.assertIn('<a href="https://mail.python.org/pipermail/', part)
+        self.assertIn("<ul><li>Manager dict lookup", part)
+        self.assertEqual(part.count("data:image/png;base64,"), 1)
+
+    def test_merge_also_gives_the_section(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            code, out, err = run_main([str(self.CPP), str(self.PY), "--merge",
+                                       "--out", tmp, "--formats", "png"])
+            self.assertEqual(code, 0, err)
+            md = (Path(tmp) / "index.md").read_text(encoding="utf-8")
+        self.assertEqual(self.seed_rows(md), self.seed_rows(self.md))
+        self.assertIn("| py-manager | process |", md)    # drawn too
+
+    def test_without_python_no_section(self):
+        self.assertIn("skipped: seed table", run_main(
+            [str(self.CPP), "--out", str(Path(self.tmp.name) / "x"),
+             "--formats", "png"])[1])
+        md = (Path(self.tmp.name) / "x" / "index.md").read_text()
+        self.assertNotIn("The seed", md)
+        self.assertFalse((Path(self.tmp.name) / "x" / "seed.png").exists())
+
+    def test_deterministic_output(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.assertEqual(run_main([str(self.CPP), "--pyref", str(self.PY),
+                                       "--out", tmp])[0], 0)
+            for name in ("index.md", "index.html", "seed.svg", "seed.png",
+                         "dict_lookups.svg"):
+                self.assertEqual((Path(tmp) / name).read_bytes(),
+                                 (self.out / name).read_bytes(), name)
+        self.assertNotIn(str(ROOT), self.md)       # repo-relative paths
+        self.assertIn("| source | tests/data/seed-cpp.json |", self.md)
+
+    def test_defaults_are_what_run_sh_reports(self):
+        # no file named: results/latest.json + results/pyref.json -> reports/
+        saved = plot.DEFAULT_INPUT, plot.DEFAULT_PYREF, plot.DEFAULT_OUT
+        out = Path(self.tmp.name) / "default-reports"
+        plot.DEFAULT_INPUT, plot.DEFAULT_PYREF, plot.DEFAULT_OUT = \
+            self.CPP, self.PY, out
+        try:
+            code, _, err = run_main(["--formats", "png"])
+        finally:
+            plot.DEFAULT_INPUT, plot.DEFAULT_PYREF, plot.DEFAULT_OUT = saved
+        self.assertEqual(code, 0, err)
+        md = (out / "index.md").read_text(encoding="utf-8")
+        self.assertEqual(self.seed_rows(md), self.seed_rows(self.md))
+
+    def test_bad_pyref(self):
+        tmp = Path(self.tmp.name)
+        write_json(tmp / "shape.json", {"context": {}})
+        cases = [
+            (tmp / "missing.json", "missing.json: no such file"),
+            (tmp / "shape.json", "not Google Benchmark JSON"),
+            (self.CPP, "no Python reference benchmarks (py-* names)"),
+        ]
+        for path, phrase in cases:
+            with self.subTest(path=path.name):
+                out = tmp / "bad-out"
+                r = run_script([str(self.CPP), "--pyref", str(path),
+                                "--out", str(out)])
+                self.assertEqual(r.returncode, 1, r.stderr)
+                lines = r.stderr.splitlines()
+                self.assertEqual(len(lines), 1, r.stderr)
+                self.assertTrue(lines[0].startswith("plot.py: error: "))
+                self.assertIn(phrase, lines[0])
+                self.assertFalse(out.exists())
+                self.assertEqual([p.name for p in tmp.iterdir()
+                                  if p.name.startswith(".bad-out")], [])
 
 
 class CompareTest(unittest.TestCase):

@@ -146,6 +146,34 @@ class TableTest(unittest.TestCase):
         self.assertIsNone(res["dict/local/thread/readers:1"].cv)
         self.assertEqual(res["roundtrip/pipe/process/size:16"].error, "boom")
 
+    def test_cells_once_for_both_renderings(self):
+        # plot.py renders table_cells() as a Table; seed.md as Markdown.
+        cells = seed.table_cells(list(self.rows.values()))
+        self.assertEqual([len(c) for c in cells],
+                         [len(seed.HEADERS)] * len(seed.SCENARIOS))
+        self.assertEqual(len(seed.ALIGN), len(seed.HEADERS))
+        manager = cells[0]
+        self.assertEqual(manager[2], "20.0k/s ±15%\n"
+                         "`dict/py-manager/process/readers:1`")
+        self.assertNotIn("<br>", "".join(c for row in cells for c in row))
+        text = seed.markdown(list(self.rows.values()), None, {}, load(SEED))
+        self.assertIn("| 20.0k/s ±15%<br>`dict/py-manager/process/"
+                      "readers:1` |", text)
+        paras = seed.notes(list(self.rows.values()), None, {}, load(SEED))
+        self.assertEqual(paras[0], "How the rows are matched:")
+        self.assertTrue(all(ln.startswith("- ")
+                            for ln in paras[3].splitlines()))
+        self.assertIn("- C++: no results given.", paras[3])
+
+    def test_kinds(self):
+        self.assertEqual(seed.kinds(load(PY)), {"python"})
+        self.assertEqual(seed.kinds(load(CPP)), {"cpp"})
+        both = {"benchmarks": load(PY)["benchmarks"] +
+                load(CPP)["benchmarks"]}
+        self.assertEqual(seed.kinds(both), {"python", "cpp"})
+        self.assertEqual(seed.kinds({"benchmarks": []}), set())
+        self.assertEqual(seed.kinds([1]), set())
+
     def test_formatting(self):
         self.assertEqual(seed.fmt_rate(18000), "18.0k")
         self.assertEqual(seed.fmt_rate(5e6), "5.00M")

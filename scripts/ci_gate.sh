@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# ci_gate.sh - CI regression gate: HEAD (working tree) against HEAD~1, paired A/B.
+# Builds both under build-ab/, alternates their ipcbench binaries on a small, steady
+# subset of round trips (scripts/ab.py defaults) and exits 1 on a slowdown that is both
+# > 10% and significant twice in a row. Passes with "gate skipped: ..." when HEAD has no
+# parent (or a shallow clone hides it) or the parent does not build or run.
+# Extra arguments go to scripts/ab.py (e.g. --filter REGEX, --pairs N, --arg=--pin=same).
+# Environment: GATE_BASE (default HEAD~1); GATE_B_BINARY=build/ipcbench reuses a Release
+# build of the working tree instead of building it again; GITHUB_STEP_SUMMARY gets the
+# Markdown table.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mkdir -p build-ab
+rm -f build-ab/gate.md build-ab/gate.json
+start=$SECONDS
+args=(--base "${GATE_BASE:-HEAD~1}" --skip-if-base-fails
+      --markdown build-ab/gate.md --json build-ab/gate.json)
+[[ -n "${GATE_B_BINARY:-}" ]] && args+=(--b-binary "$GATE_B_BINARY")
+status=0
+/usr/bin/python3 scripts/ab.py "${args[@]}" "$@" || status=$?
+if [[ -n "${GITHUB_STEP_SUMMARY:-}" && -f build-ab/gate.md ]]; then
+  cat build-ab/gate.md >>"$GITHUB_STEP_SUMMARY"
+fi
+report=""
+[[ -f build-ab/gate.md ]] && report=" (report: build-ab/gate.md)"
+echo "ci_gate.sh: exit ${status} after $((SECONDS - start)) s${report}"
+exit "$status"
