@@ -1,4 +1,5 @@
-// Listener/Client connections (ipc/connection.hpp), as multiprocessing.connection is used:
+// Listener/Client connections (ipc/connection.hpp, namespace ipc::connection), as
+// multiprocessing.connection is used:
 //   connection/<family>/<context>/size:<bytes>      one-way stream, client to server; the
 //       server verifies every message and acknowledges every kAckEvery messages and at the
 //       end (inside the last iteration), so the count is checked as it goes;
@@ -16,28 +17,30 @@
 namespace bench {
 namespace {
 
+namespace conn = ipc::connection;
+
 constexpr std::size_t kSizes[] = {64, 4096, 65536, 1048576};
 constexpr std::size_t kRoundTripSize = 64;
 constexpr std::uint64_t kAckEvery = 64;
-constexpr ipc::Family kFamilies[] = {ipc::Family::kUnix, ipc::Family::kUnixAbstract,
-                                     ipc::Family::kTcp};
+constexpr conn::Family kFamilies[] = {conn::Family::kUnix, conn::Family::kUnixAbstract,
+                                     conn::Family::kTcp};
 
-std::string label_of(ipc::Family family, ipc::Context context) {
-  return std::string(ipc::family_name(family)) + "/" + std::string(ipc::context_name(context));
+std::string label_of(conn::Family family, ipc::Context context) {
+  return std::string(conn::family_name(family)) + "/" + std::string(ipc::context_name(context));
 }
 
 // A connected pair: the client end is `a` (the benchmark side), the server's `b`.
-ipc::Channel connected_pair(ipc::Listener& listener, ipc::Timeout timeout) {
-  auto client = std::make_unique<ipc::Connection>(ipc::Client(listener.address(), timeout));
-  auto server = std::make_unique<ipc::Connection>(listener.accept());
+ipc::Channel connected_pair(conn::Listener& listener, conn::Timeout timeout) {
+  auto client = std::make_unique<conn::Connection>(conn::Client(listener.address(), timeout));
+  auto server = std::make_unique<conn::Connection>(listener.accept());
   return {std::move(client), std::move(server)};
 }
 
-void BM_ConnectionStream(benchmark::State& state, ipc::Family family, ipc::Context context,
+void BM_ConnectionStream(benchmark::State& state, conn::Family family, ipc::Context context,
                          std::size_t size, std::chrono::milliseconds timeout,
                          std::int64_t inject_ns) {
   guarded(state, label_of(family, context), [&] {
-    ipc::Listener listener = ipc::Listener::any(family, 2 * timeout);
+    conn::Listener listener = conn::Listener::any(family, 2 * timeout);
     ipc::run_pair(
         context, connected_pair(listener, 2 * timeout),
         [size](ipc::Transport& t) { stream_receiver(t, size, kAckEvery); },
@@ -67,10 +70,10 @@ void round_trip(ipc::Transport& t, ipc::Message& out, ipc::AlignedBuffer& in,
   ipc::verify_message(in.span().first(n), out.size(), seq);
 }
 
-void BM_ConnectionRoundTrip(benchmark::State& state, ipc::Family family, ipc::Context context,
+void BM_ConnectionRoundTrip(benchmark::State& state, conn::Family family, ipc::Context context,
                             std::chrono::milliseconds timeout, std::int64_t inject_ns) {
   guarded(state, label_of(family, context), [&] {
-    ipc::Listener listener = ipc::Listener::any(family, 2 * timeout);
+    conn::Listener listener = conn::Listener::any(family, 2 * timeout);
     ipc::run_pair(
         context, connected_pair(listener, 2 * timeout),
         [](ipc::Transport& t) { echo(t, kRoundTripSize); },
@@ -95,22 +98,22 @@ void BM_ConnectionRoundTrip(benchmark::State& state, ipc::Family family, ipc::Co
 // failed, or the pair hung) must wake a server blocked in accept().
 class ListenerEnd final : public ipc::Transport {
  public:
-  explicit ListenerEnd(ipc::Listener& listener) : listener_(listener) {}
+  explicit ListenerEnd(conn::Listener& listener) : listener_(listener) {}
   void send(std::span<const std::byte>) override { throw std::logic_error("ListenerEnd::send"); }
   std::size_t recv(std::span<std::byte>) override { throw std::logic_error("ListenerEnd::recv"); }
   void shutdown() noexcept override { listener_.shutdown(); }
   void on_peer_exit() noexcept override {}
-  ipc::Listener& listener() { return listener_; }
+  conn::Listener& listener() { return listener_; }
 
  private:
-  ipc::Listener& listener_;
+  conn::Listener& listener_;
 };
 
 // The set-up server: accept, verify the request, echo it, close; an empty request ends it.
-void accept_loop(ipc::Listener& listener) {
+void accept_loop(conn::Listener& listener) {
   ipc::AlignedBuffer buf(kRoundTripSize);
   for (std::uint64_t seq = 0;; ++seq) {
-    ipc::Connection c = listener.accept();
+    conn::Connection c = listener.accept();
     std::size_t n = c.recv_bytes(buf.span());
     if (n == 0) return;
     ipc::verify_message(buf.span().first(n), kRoundTripSize, seq);
@@ -118,10 +121,10 @@ void accept_loop(ipc::Listener& listener) {
   }
 }
 
-void BM_ConnectionSetup(benchmark::State& state, ipc::Family family, ipc::Context context,
+void BM_ConnectionSetup(benchmark::State& state, conn::Family family, ipc::Context context,
                         std::chrono::milliseconds timeout, std::int64_t inject_ns) {
   guarded(state, label_of(family, context), [&] {
-    ipc::Listener listener = ipc::Listener::any(family, 2 * timeout);
+    conn::Listener listener = conn::Listener::any(family, 2 * timeout);
     // The main side needs no channel: a pipe end stands in for it.
     ipc::Channel channel = ipc::make_pipe_channel({});
     channel.b = std::make_unique<ListenerEnd>(listener);
@@ -134,12 +137,12 @@ void BM_ConnectionSetup(benchmark::State& state, ipc::Family family, ipc::Contex
           std::uint64_t seq = 0;
           for (auto _ : state) {
             busy_wait_ns(inject_ns);
-            ipc::Connection c = ipc::Client(listener.address(), 2 * timeout);
+            conn::Connection c = conn::Client(listener.address(), 2 * timeout);
             round_trip(c, out, in, seq++);
             c.close();
             heartbeat.beat();
           }
-          ipc::Client(listener.address(), 2 * timeout).send_bytes({});
+          conn::Client(listener.address(), 2 * timeout).send_bytes({});
         },
         {.timeout = timeout});
     state.SetItemsProcessed(state.iterations());
@@ -149,8 +152,8 @@ void BM_ConnectionSetup(benchmark::State& state, ipc::Family family, ipc::Contex
 }  // namespace
 
 void register_connection(const Config& config) {
-  for (ipc::Family f : kFamilies) {
-    const std::string family(ipc::family_name(f));
+  for (conn::Family f : kFamilies) {
+    const std::string family(conn::family_name(f));
     for (ipc::Context c : config.contexts) {
       const std::string context(ipc::context_name(c));
       for (std::size_t size : kSizes) {

@@ -18,7 +18,7 @@
 
 #include "ipc/error.hpp"
 
-namespace ipc {
+namespace ipc::connection {
 namespace {
 
 constexpr std::size_t kReadBuffer = 64 * 1024;
@@ -372,4 +372,4 @@ Connection Client(const Address& address, Timeout timeout) {
   return Connection(std::move(fd), what, timeout);
 }
 
-}  // namespace ipc
+}  // namespace ipc::connection

@@ -2,6 +2,7 @@
 // a Listener bound to an address accepts Connections, Client(address) connects, and a
 // Connection sends and receives whole length-prefixed messages of any size.
 // Address families: unix (a socket file), unix-abstract (Linux abstract namespace), tcp.
+// Namespace ipc::connection, as Python's module: ipc::Listener is the spawn context's.
 #pragma once
 
 #include <chrono>
@@ -19,7 +20,7 @@
 #include "ipc/transport.hpp"
 #include "ipc/unique_fd.hpp"
 
-namespace ipc {
+namespace ipc::connection {
 
 enum class Family { kUnix, kUnixAbstract, kTcp };
 
@@ -131,4 +132,4 @@ class Listener {
 // refused"), TimeoutError if the timeout passes.
 Connection Client(const Address& address, Timeout timeout = Timeout::zero());
 
-}  // namespace ipc
+}  // namespace ipc::connection

@@ -16,7 +16,7 @@
 #include "ipc/message.hpp"
 #include "tests/test_support.hpp"
 
-namespace ipc {
+namespace ipc::connection {
 namespace {
 
 using std::chrono::milliseconds;
@@ -254,4 +254,4 @@ TEST(ListenerTest, BadAddressesAreRejected) {
 }
 
 }  // namespace
-}  // namespace ipc
+}  // namespace ipc::connection
