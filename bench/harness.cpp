@@ -21,6 +21,13 @@ std::vector<ipc::Context> contexts_for(const Config& config,
   return out;
 }
 
+std::vector<ipc::Context> contexts_with_spawn(const Config& config,
+                                              const ipc::TransportInfo& transport) {
+  std::vector<ipc::Context> out = contexts_for(config, transport);
+  if (config.spawn && transport.listen != nullptr) out.push_back(ipc::Context::kSpawn);
+  return out;
+}
+
 std::int64_t injected_delay_ns(const std::string& benchmark_name) {
   const char* ns = std::getenv("IPCBENCH_INJECT_NS");
   if (ns == nullptr || *ns == '\0') return 0;

@@ -18,13 +18,20 @@ struct Config {
   std::chrono::milliseconds timeout{5000};
   std::vector<const ipc::TransportInfo*> transports;  // chosen with --transports
   std::vector<ipc::Context> contexts;                 // chosen with --contexts
+  // --contexts names spawn (the default). Kept out of `contexts`: a scenario offers the
+  // spawn context only where its peer can run as a named entry (contexts_with_spawn).
+  bool spawn = true;
 };
 
 // "scenario/part/part/...": the parseable name of every benchmark.
 std::string join_name(std::initializer_list<std::string_view> parts);
 
-// The contexts of `config` in which `transport` can run.
+// The contexts of `config` in which `transport` can run (thread, process).
 std::vector<ipc::Context> contexts_for(const Config& config, const ipc::TransportInfo& transport);
+// The same, plus spawn if chosen and the transport can be opened by address; for
+// scenarios whose peer is a registered entry (ipc::run_named_pair).
+std::vector<ipc::Context> contexts_with_spawn(const Config& config,
+                                              const ipc::TransportInfo& transport);
 
 // Runs `body`, and on any exception marks the benchmark failed with
 // "<label>: <what>", so a failure is an error entry, never a figure.
@@ -43,11 +50,16 @@ void guarded(benchmark::State& state, const std::string& label, Body&& body) {
 std::int64_t injected_delay_ns(const std::string& benchmark_name);
 void busy_wait_ns(std::int64_t ns) noexcept;
 
+// The peer entry (ipc::register_peer_entry) that echoes verified messages of the size
+// given as its argument, until an empty message; defined in roundtrip.cpp.
+inline constexpr std::string_view kEchoEntry = "roundtrip-echo";
+
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
 void register_throughput(const Config& config);
 void register_dict(const Config& config);
 void register_connection(const Config& config);
+void register_startup(const Config& config);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
 void add_context(const Config& config);

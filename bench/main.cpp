@@ -2,17 +2,19 @@
 // to Google Benchmark, and an unknown flag is an error, not a silent no-op.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/harness.hpp"
+#include "ipc/spawn.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: ipcbench [--list] [--quick] [--timeout=MS] [--transports=a,b,...]\n"
-    "                [--contexts=thread,process] [Google Benchmark flags...]\n"
+    "                [--contexts=thread,process,spawn] [Google Benchmark flags...]\n"
     "  --list        show the transports and contexts, then exit\n"
     "  --quick       smoke run: --benchmark_min_time=0.01 unless given (a few seconds)\n"
     "  --timeout=MS  how long a peer may make no progress before it counts as hung\n"
@@ -20,8 +22,9 @@ constexpr const char* kUsage =
     "  --transports  run only these transports; --contexts: only these contexts\n"
     "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>,\n"
     "  throughput/<transport>/<context>/size:<bytes>, dict/<kind>/<context>/readers:<n>,\n"
-    "  connection[-roundtrip|-setup]/<family>/<context>[/size:<bytes>].\n"
-    "All Google Benchmark flags work (--benchmark_filter, --benchmark_repetitions, ...).\n";
+    "  connection[-roundtrip|-setup]/<family>/<context>[/size:<bytes>],\n"
+    "  startup/<context>/<transport>, startup/<context>/rss:<MiB>. All Google Benchmark\n"
+    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n";
 
 struct UsageError {
   std::string what;
@@ -51,15 +54,22 @@ long parse_positive(std::string_view flag, std::string_view value, long max) {
 void list(const bench::Config&) {
   std::printf("transports:\n");
   for (const ipc::TransportInfo& t : ipc::transports())
-    std::printf("  %-14s %-16s %s\n", std::string(t.name).c_str(),
-                t.cross_process ? "thread, process" : "thread", std::string(t.summary).c_str());
+    std::printf("  %-14s %-22s %s\n", std::string(t.name).c_str(),
+                t.listen    ? "thread, process, spawn"
+                : t.cross_process ? "thread, process"
+                                  : "thread",
+                std::string(t.summary).c_str());
   std::printf("contexts:\n  thread         peer is a thread of this process\n"
-              "  process        peer is a forked child process\n");
+              "  process        peer is a forked child process\n"
+              "  spawn          peer is this program started anew (posix_spawn), given\n"
+              "                 only the channel's address on its command line\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A spawned peer (--peer=...) runs its entry and exits; nothing else of main runs.
+  if (std::optional<int> code = ipc::run_peer_mode(argc, argv)) return *code;
   bench::Config config;
   for (const ipc::TransportInfo& t : ipc::transports()) config.transports.push_back(&t);
   config.contexts = {ipc::Context::kThread, ipc::Context::kProcess};
@@ -93,12 +103,16 @@ int main(int argc, char** argv) {
         }
       } else if (arg.rfind("--contexts=", 0) == 0) {
         config.contexts.clear();
+        config.spawn = false;
         for (std::string_view name : split(value("--contexts"))) {
           auto c = ipc::parse_context(name);
           if (!c)
             throw UsageError{"unknown context '" + std::string(name) +
-                             "' (known: thread, process)"};
-          config.contexts.push_back(*c);
+                             "' (known: thread, process, spawn)"};
+          if (*c == ipc::Context::kSpawn)
+            config.spawn = true;
+          else
+            config.contexts.push_back(*c);
         }
       } else {
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
@@ -106,7 +120,8 @@ int main(int argc, char** argv) {
       }
     }
     if (config.transports.empty()) throw UsageError{"--transports names no transport"};
-    if (config.contexts.empty()) throw UsageError{"--contexts names no context"};
+    if (config.contexts.empty() && !config.spawn)
+      throw UsageError{"--contexts names no context"};
   } catch (const UsageError& e) {
     std::fprintf(stderr, "ipcbench: error: %s (see --help)\n", e.what.c_str());
     return 2;
@@ -127,6 +142,7 @@ int main(int argc, char** argv) {
   bench::register_throughput(config);
   bench::register_dict(config);
   bench::register_connection(config);
+  bench::register_startup(config);
   bench::add_context(config);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -1,12 +1,15 @@
 // roundtrip/<transport>/<context>/size:<bytes>: ping-pong. The main side sends a stamped
 // message, the peer verifies and echoes it, the main side verifies the echo. One
 // iteration is one round trip, timed in real time (a forked peer's CPU is invisible to
-// Google Benchmark's CPU timer).
+// Google Benchmark's CPU timer). A spawned peer runs the same echo, by its entry name.
+#include <charconv>
+#include <stdexcept>
 #include <string>
 
 #include "bench/harness.hpp"
 #include "ipc/buffer.hpp"
 #include "ipc/message.hpp"
+#include "ipc/spawn.hpp"
 
 namespace bench {
 namespace {
@@ -24,6 +27,18 @@ void echo(ipc::Transport& t, std::size_t size) {
   }
 }
 
+// The peer entry (also for a spawned peer): `arg` is the message size.
+void echo_entry(ipc::Transport& t, std::string_view arg) {
+  std::size_t size = 0;
+  auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), size);
+  if (ec != std::errc() || end != arg.data() + arg.size() || size < ipc::kHeaderBytes)
+    throw std::invalid_argument("echo: bad message size '" + std::string(arg) + "'");
+  echo(t, size);
+}
+
+[[maybe_unused]] const bool kEchoRegistered =
+    ipc::register_peer_entry(kEchoEntry, echo_entry);
+
 void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
                   ipc::Context context, std::size_t size, std::chrono::milliseconds timeout,
                   std::int64_t inject_ns) {
@@ -32,8 +47,8 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
   guarded(state, label, [&] {
     ipc::Options options;
     options.timeout = 2 * timeout;  // a backstop: the watchdog in run_pair acts first
-    ipc::run_pair(
-        context, transport->make(options), [size](ipc::Transport& t) { echo(t, size); },
+    ipc::run_named_pair(
+        context, *transport, options, kEchoEntry, std::to_string(size),
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
           ipc::Message out(size);
           ipc::AlignedBuffer in(size);
@@ -59,7 +74,7 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
 
 void register_roundtrip(const Config& config) {
   for (const ipc::TransportInfo* t : config.transports) {
-    for (ipc::Context c : contexts_for(config, *t)) {
+    for (ipc::Context c : contexts_with_spawn(config, *t)) {
       for (std::size_t size : kSizes) {
         std::string name = join_name({"roundtrip", t->name, ipc::context_name(c),
                                       "size:" + std::to_string(size)});

@@ -1,6 +1,7 @@
-// ChildProcess: a forked child running a function, owned by the parent. The destructor
-// kills (SIGKILL) and reaps a child that is still running, so no zombie outlives it; the
-// child dies with the parent (PR_SET_PDEATHSIG) and leaves through _exit.
+// ChildProcess: a forked child running a function, or a spawned program, owned by the
+// parent. The destructor kills (SIGKILL) and reaps a child that is still running, so no
+// zombie outlives it; a forked child dies with the parent (PR_SET_PDEATHSIG) and leaves
+// through _exit; a spawned program must arm PR_SET_PDEATHSIG itself (posix_spawn cannot).
 #pragma once
 
 #include <sys/types.h>
@@ -8,7 +9,9 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "ipc/unique_fd.hpp"
 
@@ -28,6 +31,17 @@ class ChildProcess {
   // Forks; the child runs `body` and exits 0, or, if it throws, writes what() to
   // the parent and exits 70.
   static ChildProcess fork(const std::function<void()>& body);
+
+  // Starts the program at `path` with posix_spawn. glibc's runs the child on the parent's
+  // memory until exec (clone CLONE_VM|CLONE_VFORK), so unlike fork it copies no page
+  // tables, however large the parent. The program inherits only `keep_fds` (at the same
+  // numbers) and the write end of the error pipe, whose number `make_argv` is given; its
+  // signal mask is empty. Throws std::system_error when the program cannot be started
+  // ("posix_spawn /no/such: No such file or directory").
+  static ChildProcess spawn(
+      const std::string& path,
+      const std::function<std::vector<std::string>(int error_fd)>& make_argv,
+      std::span<const int> keep_fds);
 
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&&) = delete;

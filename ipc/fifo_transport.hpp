@@ -7,4 +7,9 @@ namespace ipc {
 
 Channel make_fifo_channel(const Options& options);
 
+// For a spawned peer: the address is the directory holding the two FIFOs; they are
+// removed once the peer has opened both.
+std::unique_ptr<Listener> listen_fifo(const Options& options);
+std::unique_ptr<Transport> connect_fifo(const std::string& address, const Options& options);
+
 }  // namespace ipc

@@ -11,6 +11,7 @@
 
 #include "ipc/child_process.hpp"
 #include "ipc/error.hpp"
+#include "ipc/spawn.hpp"
 #include "ipc/unique_fd.hpp"
 
 namespace ipc {
@@ -145,16 +146,10 @@ void run_thread_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
   if (result.failed) fail(result.what);
 }
 
-void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
-                      std::chrono::milliseconds timeout,
-                      const std::function<void()>& also_on_peer_exit) {
-  ChildProcess child = ChildProcess::fork([&] {
-    ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
-    peer(*ch.b);
-  });
-  ch.b.reset();
-  Transport& a = *ch.a;
-
+// Runs main on `a` against a child process (forked or spawned), watches and reaps it.
+void supervise_process(ChildProcess& child, Transport& a, const MainFn& main,
+                       std::chrono::milliseconds timeout,
+                       const std::function<void()>& also_on_peer_exit) {
   Heartbeat heartbeat;
   MainResult result;
   bool hung;
@@ -196,15 +191,39 @@ void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
          " ms after the last message (killed)");
 }
 
+void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
+                      std::chrono::milliseconds timeout,
+                      const std::function<void()>& also_on_peer_exit) {
+  ChildProcess child = ChildProcess::fork([&] {
+    ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
+    peer(*ch.b);
+  });
+  ch.b.reset();
+  supervise_process(child, *ch.a, main, timeout, also_on_peer_exit);
+}
+
+void run_spawn_pair(const SpawnOptions& spawn, const MainFn& main,
+                    std::chrono::milliseconds timeout,
+                    const std::function<void()>& also_on_peer_exit) {
+  SpawnedPeer peer = start_spawned_peer(spawn, timeout);
+  supervise_process(peer.child, *peer.end, main, timeout, also_on_peer_exit);
+}
+
 }  // namespace
 
 std::string_view context_name(Context context) noexcept {
-  return context == Context::kThread ? "thread" : "process";
+  switch (context) {
+    case Context::kThread: return "thread";
+    case Context::kProcess: return "process";
+    case Context::kSpawn: return "spawn";
+  }
+  return "unknown";
 }
 
 std::optional<Context> parse_context(std::string_view name) noexcept {
   if (name == "thread") return Context::kThread;
   if (name == "process") return Context::kProcess;
+  if (name == "spawn") return Context::kSpawn;
   return std::nullopt;
 }
 
@@ -212,6 +231,8 @@ void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn
               const PairOptions& options) {
   if (context == Context::kThread)
     run_thread_pair(channel, peer, main, options.timeout);
+  else if (context == Context::kSpawn)
+    run_spawn_pair(options.spawn, main, options.timeout, options.on_peer_exit);
   else
     run_process_pair(channel, peer, main, options.timeout, options.on_peer_exit);
 }

@@ -1,5 +1,5 @@
-// Execution contexts: run the peer side of a channel as a thread or as a forked process,
-// with the same code, and detect a peer that fails, dies or hangs.
+// Execution contexts: run the peer side of a channel as a thread, a forked process or a
+// spawned program, with the same code, and detect a peer that fails, dies or hangs.
 #pragma once
 
 #include <atomic>
@@ -8,13 +8,16 @@
 #include <functional>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "ipc/transport.hpp"
 
 namespace ipc {
 
-enum class Context { kThread, kProcess };
+// kSpawn: a new program (posix_spawn, see ipc/spawn.hpp) that shares nothing with us but
+// the channel's address (names, a port, inherited descriptors).
+enum class Context { kThread, kProcess, kSpawn };
 
 std::string_view context_name(Context context) noexcept;
 std::optional<Context> parse_context(std::string_view name) noexcept;
@@ -36,6 +39,20 @@ class PeerError : public std::runtime_error {
 };
 
 // How a pair runs. New knobs (CPU placement, ...) go here, not into run_pair's signature.
+// kSpawn: which program runs the peer, what it runs there, and how it reaches us.
+struct SpawnOptions {
+  // A program that calls run_peer_mode() first thing; by default this very executable.
+  std::string executable = "/proc/self/exe";
+  // The peer entry (register_peer_entry) it runs there, and the argument it gets.
+  std::string entry;
+  std::string arg;
+  // The channel: opened by address (TransportInfo::listen/connect) with these options.
+  const TransportInfo* transport = nullptr;
+  Options transport_options{};
+  // The CPU the peer pins itself to first thing (sched_setaffinity); -1: not pinned.
+  int peer_cpu = -1;
+};
+
 struct PairOptions {
   // A pair that makes no progress (no heartbeat) for this long is hung.
   std::chrono::milliseconds timeout{5000};
@@ -43,6 +60,8 @@ struct PairOptions {
   // channel.a.on_peer_exit(): for other transports the peer serves (e.g. a server with a
   // channel per client), which must learn of its death too. Must not throw.
   std::function<void()> on_peer_exit = nullptr;
+  // kSpawn only (run_pair's `channel` and `peer` are unused then); see run_named_pair.
+  SpawnOptions spawn{};
 };
 
 using PeerFn = std::function<void(Transport&)>;
@@ -50,7 +69,10 @@ using MainFn = std::function<void(Transport&, Heartbeat&)>;
 
 // Runs `peer` on channel.b in `context` and `main` on channel.a in the calling thread,
 // and returns once both have finished. A process peer gets only channel.b (the parent
-// drops it), so the death of either side closes the other's descriptors.
+// drops it), so the death of either side closes the other's descriptors. For kSpawn,
+// pass an empty channel and no peer: options.spawn says what to start (a spawned peer
+// is watched and reaped like a forked one; one that cannot start, or exits before opening
+// its end, is a PeerError too).
 //
 // Throws PeerError naming what went wrong first: a hang (no heartbeat within
 // options.timeout; the peer is then killed or its channel shut down), the peer's failure

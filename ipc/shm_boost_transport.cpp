@@ -1,5 +1,7 @@
 #include "ipc/shm_boost_transport.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/date_time/posix_time/posix_time_types.hpp>
@@ -11,6 +13,7 @@
 
 #include "ipc/buffer.hpp"
 #include "ipc/error.hpp"
+#include "ipc/listener.hpp"
 #include "ipc/names.hpp"
 
 namespace ipc {
@@ -26,20 +29,37 @@ constexpr std::size_t kQueueDepth = 16;
 // Waits are sliced so that shutdown() (a process-local flag) is noticed promptly.
 constexpr auto kSlice = boost::posix_time::milliseconds(50);
 
-// Owns one named queue; the creating process removes the name (see make_*).
+// One named queue. The process that created the name removes it: at once for a forked
+// peer (it shares the mapping), after the peer opened it for a spawned one.
 struct NamedQueue {
   std::string name;
   std::unique_ptr<bip::message_queue> queue;
+  bool owns_name = false;
+  pid_t owner_pid = ::getpid();
 
-  explicit NamedQueue(std::string n) : name(std::move(n)) {
+  NamedQueue(std::string n, bool create) : name(std::move(n)) {
     try {
-      queue = std::make_unique<bip::message_queue>(bip::create_only, name.c_str(),
-                                                   kQueueDepth, kChunk);
+      if (create) {
+        queue = std::make_unique<bip::message_queue>(bip::create_only, name.c_str(),
+                                                     kQueueDepth, kChunk);
+        owns_name = true;
+      } else {
+        queue = std::make_unique<bip::message_queue>(bip::open_only, name.c_str());
+      }
     } catch (const bip::interprocess_exception& e) {
       // Boost's what() carries only the system text: add the object's name.
       throw std::runtime_error("boost message_queue " + name + ": " + e.what());
     }
-    // Forked peers share the mapping; the name is not needed any more.
+    if (!create && queue->get_max_msg_size() != kChunk)
+      throw std::runtime_error("boost message_queue " + name + ": wrong chunk size");
+  }
+  NamedQueue(const NamedQueue&) = delete;
+  NamedQueue& operator=(const NamedQueue&) = delete;
+  ~NamedQueue() { remove_name(); }
+
+  void remove_name() noexcept {
+    if (!owns_name || ::getpid() != owner_pid) return;
+    owns_name = false;
     bip::message_queue::remove(name.c_str());
   }
 };
@@ -133,11 +153,81 @@ class BoostQueueTransport final : public Transport {
   AlignedBuffer chunk_;
 };
 
+// Sent by a spawned peer on b_to_a once it has opened both queues.
+constexpr std::byte kHello{0x48};
+
+class BoostListener final : public Listener {
+ public:
+  explicit BoostListener(const Options& options)
+      : a_to_b_(std::make_shared<NamedQueue>(unique_shm_name(), true)),
+        b_to_a_(std::make_shared<NamedQueue>(unique_shm_name(), true)),
+        timeout_(options.timeout) {}
+
+  std::string address() const override { return a_to_b_->name + "," + b_to_a_->name; }
+
+  std::unique_ptr<Transport> accept(std::chrono::milliseconds timeout, int abort_fd) override {
+    const std::string what = "shm-boost " + address();
+    const auto deadline = Clock::now() + timeout;
+    AlignedBuffer hello(kChunk);
+    bip::message_queue::size_type got = 0;
+    unsigned priority = 0;
+    try {
+      // Boost cannot poll a descriptor: slices bound how late we notice the peer died.
+      for (;;) {
+        auto until = boost::posix_time::microsec_clock::universal_time() +
+                     boost::posix_time::milliseconds(10);
+        if (b_to_a_->queue->timed_receive(hello.data(), kChunk, got, priority, until)) break;
+        check_peer_alive(abort_fd, what);
+        if (Clock::now() >= deadline)
+          throw TimeoutError(what + ": the peer did not open its end within " +
+                             std::to_string(timeout.count()) + " ms");
+      }
+    } catch (const bip::interprocess_exception& e) {
+      throw std::runtime_error(what + ": " + e.what());
+    }
+    if (got != 1 || hello.data()[0] != kHello) throw MessageError(what + ": no hello from the peer");
+    a_to_b_->remove_name();
+    b_to_a_->remove_name();
+    return std::make_unique<BoostQueueTransport>(
+        a_to_b_, b_to_a_, std::make_shared<std::atomic<bool>>(false), timeout_);
+  }
+
+ private:
+  std::shared_ptr<NamedQueue> a_to_b_;
+  std::shared_ptr<NamedQueue> b_to_a_;
+  std::chrono::milliseconds timeout_;
+};
+
 }  // namespace
 
+std::unique_ptr<Listener> listen_shm_boost(const Options& options) {
+  return std::make_unique<BoostListener>(options);
+}
+
+std::unique_ptr<Transport> connect_shm_boost(const std::string& address,
+                                             const Options& options) {
+  auto comma = address.find(',');
+  if (comma == std::string::npos)
+    throw std::invalid_argument("shm-boost: bad address '" + address +
+                                "' (want <a_to_b>,<b_to_a>)");
+  auto a_to_b = std::make_shared<NamedQueue>(address.substr(0, comma), false);
+  auto b_to_a = std::make_shared<NamedQueue>(address.substr(comma + 1), false);
+  try {
+    if (!b_to_a->queue->try_send(&kHello, 1, 0))
+      throw std::runtime_error("shm-boost " + b_to_a->name + ": queue full at hello");
+  } catch (const bip::interprocess_exception& e) {
+    throw std::runtime_error("shm-boost " + b_to_a->name + ": " + e.what());
+  }
+  return std::make_unique<BoostQueueTransport>(
+      b_to_a, a_to_b, std::make_shared<std::atomic<bool>>(false), options.timeout);
+}
+
 Channel make_shm_boost_channel(const Options& options) {
-  auto a_to_b = std::make_shared<NamedQueue>(unique_shm_name());
-  auto b_to_a = std::make_shared<NamedQueue>(unique_shm_name());
+  auto a_to_b = std::make_shared<NamedQueue>(unique_shm_name(), true);
+  auto b_to_a = std::make_shared<NamedQueue>(unique_shm_name(), true);
+  // Forked peers share the mapping; the names are not needed any more.
+  a_to_b->remove_name();
+  b_to_a->remove_name();
   auto closed = std::make_shared<std::atomic<bool>>(false);
   return {std::make_unique<BoostQueueTransport>(a_to_b, b_to_a, closed, options.timeout),
           std::make_unique<BoostQueueTransport>(b_to_a, a_to_b, closed, options.timeout)};

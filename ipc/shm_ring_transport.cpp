@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <cstring>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 
 #include "ipc/buffer.hpp"
 #include "ipc/error.hpp"
+#include "ipc/listener.hpp"
 #include "ipc/names.hpp"
 #include "ipc/shm_segment.hpp"
 
@@ -33,6 +35,8 @@ struct RingControl {
   alignas(64) std::atomic<std::uint32_t> tail{0};
   std::atomic<std::uint32_t> producer_waiting{0};
   alignas(64) std::atomic<std::uint32_t> closed{0};
+  // Set (and futex-woken) by a spawned peer once it has mapped the segment.
+  std::atomic<std::uint32_t> attached{0};
 };
 static_assert(sizeof(RingControl) <= kPageSize);
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
@@ -224,23 +228,104 @@ class RingTransport final : public Transport {
   std::uint32_t head_cache_ = 0;  // consumer: last head seen
 };
 
+// Layout: control a->b | control b->a | data a->b | data b->a, each page-aligned.
+struct RingLayout {
+  RingView a_to_b;
+  RingView b_to_a;
+};
+
+std::size_t segment_size(std::uint32_t capacity) {
+  return 2 * kPageSize + 2 * std::size_t{capacity};
+}
+
+RingLayout layout(void* data, std::uint32_t capacity, bool construct) {
+  auto* base = static_cast<std::byte*>(data);
+  auto* ab = construct ? new (base) RingControl : reinterpret_cast<RingControl*>(base);
+  auto* ba = construct ? new (base + kPageSize) RingControl
+                       : reinterpret_cast<RingControl*>(base + kPageSize);
+  return {{ab, base + 2 * kPageSize, capacity},
+          {ba, base + 2 * kPageSize + capacity, capacity}};
+}
+
+std::uint32_t capacity_for(const Options& options) {
+  std::size_t want = std::clamp<std::size_t>(options.buffer_bytes, kPageSize, 1u << 30);
+  return static_cast<std::uint32_t>(std::bit_ceil(want));
+}
+
+class RingListener final : public Listener {
+ public:
+  RingListener(const Options& options, WaitStrategy wait)
+      : wait_(wait), timeout_(options.timeout) {
+    std::uint32_t capacity = capacity_for(options);
+    segment_ = std::make_shared<ShmSegment>(
+        ShmSegment::create(unique_shm_name(), segment_size(capacity)));
+    rings_ = layout(segment_->data(), capacity, true);
+  }
+
+  std::string address() const override { return segment_->name(); }
+
+  std::unique_ptr<Transport> accept(std::chrono::milliseconds timeout, int abort_fd) override {
+    const std::string what = "shm-ring " + segment_->name();
+    std::atomic<std::uint32_t>& attached = rings_.a_to_b.control->attached;
+    const auto deadline = Clock::now() + timeout;
+    // The peer wakes us; the slices only bound how late we notice that it died.
+    while (attached.load(std::memory_order_acquire) == 0) {
+      check_peer_alive(abort_fd, what);
+      auto left = deadline - Clock::now();
+      if (left <= Clock::duration::zero())
+        throw TimeoutError(what + ": the peer did not open its end within " +
+                           std::to_string(timeout.count()) + " ms");
+      futex_wait(attached, 0,
+                 std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::min<Clock::duration>(left, std::chrono::milliseconds(10))));
+    }
+    segment_->unlink();
+    return std::make_unique<RingTransport>(segment_, rings_.a_to_b, rings_.b_to_a, wait_,
+                                           timeout_);
+  }
+
+ private:
+  WaitStrategy wait_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<ShmSegment> segment_;
+  RingLayout rings_{};
+};
+
 }  // namespace
 
 Channel make_shm_ring_channel(const Options& options, WaitStrategy wait) {
-  std::size_t want = std::clamp<std::size_t>(options.buffer_bytes, kPageSize, 1u << 30);
-  auto capacity = static_cast<std::uint32_t>(std::bit_ceil(want));
-  // Layout: control a->b | control b->a | data a->b | data b->a, each page-aligned.
+  std::uint32_t capacity = capacity_for(options);
   auto segment = std::make_shared<ShmSegment>(
-      ShmSegment::create(unique_shm_name(), 2 * kPageSize + 2 * std::size_t{capacity}));
+      ShmSegment::create(unique_shm_name(), segment_size(capacity)));
   // Forked peers inherit the mapping, so the name can go now: nothing is left behind.
   segment->unlink();
-  auto* base = static_cast<std::byte*>(segment->data());
-  auto* ab = new (base) RingControl;
-  auto* ba = new (base + kPageSize) RingControl;
-  RingView a_to_b{ab, base + 2 * kPageSize, capacity};
-  RingView b_to_a{ba, base + 2 * kPageSize + capacity, capacity};
-  return {std::make_unique<RingTransport>(segment, a_to_b, b_to_a, wait, options.timeout),
-          std::make_unique<RingTransport>(segment, b_to_a, a_to_b, wait, options.timeout)};
+  RingLayout rings = layout(segment->data(), capacity, true);
+  return {std::make_unique<RingTransport>(segment, rings.a_to_b, rings.b_to_a, wait,
+                                          options.timeout),
+          std::make_unique<RingTransport>(segment, rings.b_to_a, rings.a_to_b, wait,
+                                          options.timeout)};
+}
+
+std::unique_ptr<Listener> listen_shm_ring(const Options& options, WaitStrategy wait) {
+  return std::make_unique<RingListener>(options, wait);
+}
+
+std::unique_ptr<Transport> connect_shm_ring(const std::string& address, const Options& options,
+                                            WaitStrategy wait) {
+  auto segment = std::make_shared<ShmSegment>(ShmSegment::open(address));
+  std::size_t size = segment->size();
+  std::size_t capacity = size > 2 * kPageSize ? (size - 2 * kPageSize) / 2 : 0;
+  if (capacity < kPageSize || !std::has_single_bit(capacity) ||
+      segment_size(static_cast<std::uint32_t>(capacity)) != size)
+    throw std::runtime_error("shm-ring " + address + ": not a ring segment (" +
+                             std::to_string(size) + " bytes)");
+  RingLayout rings = layout(segment->data(), static_cast<std::uint32_t>(capacity), false);
+  auto end = std::make_unique<RingTransport>(segment, rings.b_to_a, rings.a_to_b, wait,
+                                             options.timeout);
+  std::atomic<std::uint32_t>& attached = rings.a_to_b.control->attached;
+  attached.store(1, std::memory_order_release);
+  futex_wake(attached);
+  return end;
 }
 
 }  // namespace ipc

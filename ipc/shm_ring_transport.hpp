@@ -15,4 +15,10 @@ enum class WaitStrategy {
 
 Channel make_shm_ring_channel(const Options& options, WaitStrategy wait);
 
+// For a spawned peer: the address is the segment's name; it is unlinked once the peer
+// has mapped it (the peer raises a flag in the segment).
+std::unique_ptr<Listener> listen_shm_ring(const Options& options, WaitStrategy wait);
+std::unique_ptr<Transport> connect_shm_ring(const std::string& address, const Options& options,
+                                            WaitStrategy wait);
+
 }  // namespace ipc

@@ -20,18 +20,35 @@ Channel make_ring(const Options& options) {
   return make_shm_ring_channel(options, W);
 }
 
+template <WaitStrategy W>
+std::unique_ptr<Listener> listen_ring(const Options& options) {
+  return listen_shm_ring(options, W);
+}
+
+template <WaitStrategy W>
+std::unique_ptr<Transport> connect_ring(const std::string& address, const Options& options) {
+  return connect_shm_ring(address, options, W);
+}
+
 constexpr std::array kTransports = {
-    TransportInfo{"pipe", make_pipe_channel, true, "two anonymous pipes"},
-    TransportInfo{"fifo", make_fifo_channel, true, "two named pipes (mkfifo)"},
+    TransportInfo{"pipe", make_pipe_channel, true, "two anonymous pipes", listen_pipe,
+                  connect_pipe},
+    TransportInfo{"fifo", make_fifo_channel, true, "two named pipes (mkfifo)", listen_fifo,
+                  connect_fifo},
     TransportInfo{"uds", make_uds_channel, true,
-                  "socketpair(AF_UNIX, SOCK_STREAM), length-prefixed"},
+                  "socketpair(AF_UNIX, SOCK_STREAM), length-prefixed", listen_uds, connect_uds},
     TransportInfo{"uds-seqpacket", make_uds_seqpacket_channel, true,
-                  "socketpair(AF_UNIX, SOCK_SEQPACKET)"},
-    TransportInfo{"tcp", make_tcp_channel, true, "TCP over 127.0.0.1, TCP_NODELAY"},
+                  "socketpair(AF_UNIX, SOCK_SEQPACKET)", listen_uds_seqpacket,
+                  connect_uds_seqpacket},
+    TransportInfo{"tcp", make_tcp_channel, true, "TCP over 127.0.0.1, TCP_NODELAY", listen_tcp,
+                  connect_tcp},
     TransportInfo{"shm-boost", make_shm_boost_channel, true,
-                  "two boost::interprocess::message_queue"},
+                  "two boost::interprocess::message_queue", listen_shm_boost,
+                  connect_shm_boost},
     TransportInfo{"shm-ring", make_ring<WaitStrategy::kSpinThenFutex>, true,
-                  "our SPSC shared-memory ring: bounded spin, then futex"},
+                  "our SPSC shared-memory ring: bounded spin, then futex",
+                  listen_ring<WaitStrategy::kSpinThenFutex>,
+                  connect_ring<WaitStrategy::kSpinThenFutex>},
     TransportInfo{"queue", make_queue_channel, false,
                   "in-process mutex + condition variable queue"},
 };

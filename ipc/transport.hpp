@@ -48,12 +48,38 @@ struct Options {
 
 using ChannelFactory = Channel (*)(const Options&);
 
+// The creating side of a channel for a peer that shares nothing with this process (a
+// spawned program): it creates the objects, says how the other program reaches them
+// (address()), and owns their names until accept() or its destructor removes them.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  // What the other program passes to TransportInfo::connect.
+  virtual std::string address() const = 0;
+  // Descriptors the other program must inherit, at the same numbers: the ends of a
+  // transport that has no name (pipe, socketpair). Empty for named objects.
+  virtual std::vector<int> inherited_fds() const { return {}; }
+  // Call once, after the other program was started: waits until it has opened its end,
+  // removes the names (and closes our copies of inherited descriptors), and returns this
+  // end. Throws ClosedError if `abort_fd` (the peer's pidfd; -1 for none) polls readable
+  // first, TimeoutError after `timeout`.
+  virtual std::unique_ptr<Transport> accept(std::chrono::milliseconds timeout,
+                                            int abort_fd) = 0;
+};
+
+using ListenFn = std::unique_ptr<Listener> (*)(const Options&);
+// Opens the other end of a channel from Listener::address(), in another program.
+using ConnectFn = std::unique_ptr<Transport> (*)(const std::string& address, const Options&);
+
 struct TransportInfo {
   std::string_view name;
   ChannelFactory make;
   // Can the two ends be used from two processes after a fork?
   bool cross_process;
   std::string_view summary;
+  // Opening by address, for a spawned peer; both null when the transport cannot do it.
+  ListenFn listen = nullptr;
+  ConnectFn connect = nullptr;
 };
 
 // Every registered transport, in a fixed order.

@@ -9,6 +9,7 @@
 
 #include "ipc/error.hpp"
 #include "ipc/framing.hpp"
+#include "ipc/listener.hpp"
 
 namespace ipc {
 namespace {
@@ -114,6 +115,32 @@ Channel make_uds_seqpacket_channel(const Options&) {
   auto [a, b] = socket_pair(SOCK_SEQPACKET, "uds-seqpacket");
   return {std::make_unique<SeqpacketTransport>(std::move(a)),
           std::make_unique<SeqpacketTransport>(std::move(b))};
+}
+
+std::unique_ptr<Listener> listen_uds(const Options&) {
+  auto [a, b] = socket_pair(SOCK_STREAM, "uds");
+  std::vector<UniqueFd> theirs;
+  theirs.push_back(std::move(b));
+  return make_inherited_listener(make_stream_transport(std::move(a), UniqueFd(), "uds"),
+                                 std::move(theirs));
+}
+
+std::unique_ptr<Transport> connect_uds(const std::string& address, const Options&) {
+  std::vector<UniqueFd> fds = take_inherited_fds(address, 1, "uds");
+  return make_stream_transport(std::move(fds[0]), UniqueFd(), "uds");
+}
+
+std::unique_ptr<Listener> listen_uds_seqpacket(const Options&) {
+  auto [a, b] = socket_pair(SOCK_SEQPACKET, "uds-seqpacket");
+  std::vector<UniqueFd> theirs;
+  theirs.push_back(std::move(b));
+  return make_inherited_listener(std::make_unique<SeqpacketTransport>(std::move(a)),
+                                 std::move(theirs));
+}
+
+std::unique_ptr<Transport> connect_uds_seqpacket(const std::string& address, const Options&) {
+  std::vector<UniqueFd> fds = take_inherited_fds(address, 1, "uds-seqpacket");
+  return std::make_unique<SeqpacketTransport>(std::move(fds[0]));
 }
 
 }  // namespace ipc

@@ -883,6 +883,9 @@ def plot_floor(ds):
                   ctxs, "context")
 
 
+RSS_LINE = {"process": "#444444", "spawn": "#dd8452"}
+
+
 def plot_startup(ds):
     """Start-up cost per context/transport, and fork cost against RSS."""
     pts = ds.select("startup")
@@ -909,17 +912,26 @@ def plot_startup(ds):
         handles, labels = context_legend(ctxs), ctxs
     if rss:
         ax = axes[-1]
-        rss = sorted(rss, key=lambda p: p.key.param)
-        med, yerr = errbar_args(rss)
-        ax.errorbar([p.key.param for p in rss], med, yerr=yerr, marker="o",
-                    color="#444444", capsize=3)
+        # One line per context: fork (process) grows with the parent, spawn should not.
+        rss_ctxs = contexts_of(rss)
+        for ctx in rss_ctxs:
+            line = sorted((p for p in rss if p.key.context == ctx),
+                          key=lambda p: p.key.param)
+            med, yerr = errbar_args(line)
+            ax.errorbar([p.key.param for p in line], med, yerr=yerr, marker="o",
+                        color=RSS_LINE.get(ctx, "#888888"),
+                        linestyle="-" if ctx == "process" else "--", capsize=3,
+                        label=ctx)
+        if len(rss_ctxs) > 1:   # kept as an artist: finish() puts its own legend here
+            ax.add_artist(ax.legend(fontsize=8, loc="upper left"))
         ax.set_xlabel("parent RSS (MiB)")
         ax.set_ylabel("time to start a process")
         ax.set_ylim(0, max(p.hi for p in rss) * 1.15)
         from matplotlib.ticker import FuncFormatter
         ax.yaxis.set_major_formatter(FuncFormatter(
             lambda v, _: tick_seconds(v) if v > 0 else "0"))
-        ax.set_title("process start-up vs parent memory", fontsize=10)
+        ax.set_title(" and ".join(rss_ctxs) + " start-up vs parent memory",
+                     fontsize=10)
     return finish(fig, axes, "Start-up: cost of creating the peer", ds,
                   handles, labels, "context" if handles else None)
 

@@ -171,8 +171,10 @@ INSTANTIATE_TEST_SUITE_P(Processes, KilledPeerTest,
 TEST(ContextTest, NamesRoundTrip) {
   EXPECT_EQ(parse_context("thread"), Context::kThread);
   EXPECT_EQ(parse_context("process"), Context::kProcess);
+  EXPECT_EQ(parse_context("spawn"), Context::kSpawn);
   EXPECT_EQ(parse_context("fibre"), std::nullopt);
   EXPECT_EQ(context_name(Context::kProcess), "process");
+  EXPECT_EQ(context_name(Context::kSpawn), "spawn");
 }
 
 }  // namespace

@@ -16,22 +16,27 @@ BINARY = None
 TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-ring", "queue"]
 THREAD_ONLY = {"queue"}
 SIZES = [16, 256, 4096, 65536]
+CONTEXTS = ["thread", "process", "spawn"]
+STARTUP_TRANSPORTS = ["pipe", "fifo", "uds", "tcp", "shm-ring"]
+STARTUP_COUNTERS = ["start_us", "first_message_us", "teardown_us"]
+RSS_MIB = [1, 64, 512]
 
 
 STREAM_SIZES = [64, 4096, 65536, 1048576]
 READERS = [1, 2, 4]
 FAMILIES = ["unix", "unix-abstract", "tcp"]
-CONTEXTS = ["thread", "process"]
+SCENARIO_CONTEXTS = ["thread", "process"]  # throughput, dict, connection: no spawn
 
 
 def contexts_of(transport):
-    return ["thread"] if transport in THREAD_ONLY else CONTEXTS
+    return ["thread"] if transport in THREAD_ONLY else SCENARIO_CONTEXTS
 
 
 def dict_names():
     names = {"dict/local/thread/readers:1/real_time"}
     names |= {f"dict/mutex/thread/readers:{n}/real_time" for n in READERS}
-    names |= {f"dict/shm/{c}/readers:{n}/real_time" for c in CONTEXTS for n in READERS}
+    names |= {f"dict/shm/{c}/readers:{n}/real_time"
+              for c in SCENARIO_CONTEXTS for n in READERS}
     for t in TRANSPORTS:
         names |= {f"dict/manager-{t}/{c}/readers:{n}/real_time"
                   for c in contexts_of(t) for n in READERS}
@@ -41,7 +46,7 @@ def dict_names():
 def connection_names():
     names = set()
     for f in FAMILIES:
-        for c in CONTEXTS:
+        for c in SCENARIO_CONTEXTS:
             names |= {f"connection/{f}/{c}/size:{s}/real_time" for s in STREAM_SIZES}
             names.add(f"connection-roundtrip/{f}/{c}/size:64/real_time")
             names.add(f"connection-setup/{f}/{c}/real_time")
@@ -51,18 +56,20 @@ def connection_names():
 def expected_names():
     names = set()
     for t in TRANSPORTS:
-        for ctx in contexts_of(t):
+        for ctx in ["thread"] if t in THREAD_ONLY else CONTEXTS:
             for size in SIZES:
                 names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
+        for ctx in contexts_of(t):
             for size in STREAM_SIZES:
                 names.add(f"throughput/{t}/{ctx}/size:{size}/real_time")
+    for ctx in CONTEXTS:
+        for t in STARTUP_TRANSPORTS:
+            names.add(f"startup/{ctx}/{t}/real_time")
+    for ctx in ["process", "spawn"]:
+        for mib in RSS_MIB:
+            names.add(f"startup/{ctx}/rss:{mib}/real_time")
     names |= {f"throughput/memcpy/thread/size:{s}/real_time" for s in STREAM_SIZES}
     return names | dict_names() | connection_names()
-
-
-def has_bytes(name):
-    """dict lookups and connection set-ups count items only."""
-    return not name.startswith(("dict/", "connection-setup/"))
 
 
 def run(*args, timeout=240):
@@ -93,9 +100,13 @@ class QuickRunTest(unittest.TestCase):
         for name, b in by_name.items():
             self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
             self.assertGreater(b["items_per_second"], 0, name)
-            if has_bytes(name):
-                self.assertGreater(b["bytes_per_second"], 0, name)
             self.assertGreater(b["iterations"], 0, name)
+            if name.startswith(("roundtrip/", "throughput/", "connection/",
+                                "connection-roundtrip/")):
+                self.assertGreater(b["bytes_per_second"], 0, name)
+            if name.startswith("startup/"):
+                for counter in STARTUP_COUNTERS:
+                    self.assertGreater(b[counter], 0, f"{name}: {counter}")
 
     def test_dict_reports_lookups_per_reader(self):
         for b in self.data["benchmarks"]:
@@ -135,6 +146,11 @@ class BadInputTest(unittest.TestCase):
     def test_unknown_context(self):
         self.check_usage_error(["--contexts=fibre"], "unknown context 'fibre'")
 
+    def test_bad_peer_command_line(self):
+        proc = run("--peer=roundtrip-echo", "--peer-frobnicate=1", timeout=30)
+        self.assertEqual(proc.returncode, 64, proc.stderr)
+        self.assertIn("unknown flag '--peer-frobnicate'", proc.stderr)
+
     def test_bad_timeout(self):
         for value in ["0", "-5", "abc", "99999999999"]:
             self.check_usage_error([f"--timeout={value}"], "--timeout wants a whole number")
@@ -144,6 +160,7 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0)
         for t in TRANSPORTS:
             self.assertIn(t, proc.stdout)
+        self.assertIn("spawn", proc.stdout)
 
 
 class FilterTest(unittest.TestCase):
@@ -161,6 +178,16 @@ class FilterTest(unittest.TestCase):
         names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
         self.assertEqual(names, [f"dict/manager-uds/thread/readers:{n}/real_time"
                                  for n in READERS])
+
+    def test_spawn_context_selection(self):
+        proc = run("--quick", "--transports=fifo,shm-ring", "--contexts=spawn",
+                   "--benchmark_filter=size:16/|startup", "--benchmark_format=json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
+        self.assertEqual(names, ["roundtrip/fifo/spawn/size:16/real_time",
+                                 "roundtrip/shm-ring/spawn/size:16/real_time",
+                                 "startup/spawn/fifo/real_time",
+                                 "startup/spawn/shm-ring/real_time"])
 
 
 if __name__ == "__main__":

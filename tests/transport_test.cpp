@@ -1,6 +1,8 @@
 // The contract every transport keeps, in every context it supports: messages of any
 // size from 1 B to 1 MiB arrive whole, in order and intact, both ways, under backpressure.
 // Parameterized over the registry, so a new transport is tested as soon as it is added.
+// The peer sides are named entries, so a spawned peer (this test binary in peer mode,
+// tests/main.cpp) runs the same code as a thread or a forked one.
 #include "ipc/transport.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include "ipc/error.hpp"
 #include "ipc/message.hpp"
 #include "ipc/peer.hpp"
+#include "ipc/spawn.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -41,6 +44,41 @@ void expect_message(std::span<const std::byte> got, std::size_t size, std::uint6
   check_pattern(got, seed);
 }
 
+// The peer sides of the contract tests.
+void ping_pong_peer(Transport& t, std::string_view) {
+  AlignedBuffer in(kMax), out(kMax);
+  for (int i = 0; i < kMessages; ++i) {
+    expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
+    auto reply = out.span().first(size_of(kMessages - 1 - i));
+    fill_pattern(reply, kReplySeed + i);
+    t.send(reply);
+  }
+}
+
+void stream_peer(Transport& t, std::string_view) {
+  AlignedBuffer in(kMax);
+  std::uint64_t count = 0;
+  for (int i = 0; i < kMessages; ++i, ++count)
+    expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
+  t.send(std::as_bytes(std::span(&count, 1)));
+}
+
+void echo_three_peer(Transport& t, std::string_view) {
+  std::byte b[8];
+  for (int i = 0; i < 3; ++i) t.send(std::span(b, t.recv(b)));
+}
+
+void small_buffer_peer(Transport& t, std::string_view) {
+  std::byte small[10];
+  t.recv(small);
+}
+
+[[maybe_unused]] const bool kRegistered =
+    register_peer_entry("contract-ping-pong", ping_pong_peer) &&
+    register_peer_entry("contract-stream", stream_peer) &&
+    register_peer_entry("contract-echo-three", echo_three_peer) &&
+    register_peer_entry("contract-small-buffer", small_buffer_peer);
+
 struct Param {
   const TransportInfo* transport;
   Context context;
@@ -49,8 +87,10 @@ struct Param {
 std::vector<Param> all_params() {
   std::vector<Param> out;
   for (const TransportInfo& t : transports())
-    for (Context c : {Context::kThread, Context::kProcess})
-      if (c == Context::kThread || t.cross_process) out.push_back({&t, c});
+    for (Context c : {Context::kThread, Context::kProcess, Context::kSpawn})
+      if (c == Context::kThread || (c == Context::kProcess && t.cross_process) ||
+          (c == Context::kSpawn && t.listen != nullptr))
+        out.push_back({&t, c});
   return out;
 }
 
@@ -64,25 +104,17 @@ std::string param_name(const ::testing::TestParamInfo<Param>& info) {
 
 class TransportTest : public ::testing::TestWithParam<Param> {
  protected:
-  void run(const PeerFn& peer, const MainFn& main) {
+  void run(std::string_view peer_entry, const MainFn& main) {
     Options options;
     options.timeout = kTimeout;
-    run_pair(GetParam().context, GetParam().transport->make(options), peer, main,
-             {.timeout = kTimeout});
+    run_named_pair(GetParam().context, *GetParam().transport, options, peer_entry, "", main,
+                   {.timeout = kTimeout});
   }
 };
 
 TEST_P(TransportTest, PingPongBothWays) {
   EXPECT_NO_THROW(run(
-      [](Transport& t) {
-        AlignedBuffer in(kMax), out(kMax);
-        for (int i = 0; i < kMessages; ++i) {
-          expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
-          auto reply = out.span().first(size_of(kMessages - 1 - i));
-          fill_pattern(reply, kReplySeed + i);
-          t.send(reply);
-        }
-      },
+      "contract-ping-pong",
       [](Transport& t, Heartbeat& h) {
         AlignedBuffer in(kMax), out(kMax);
         for (int i = 0; i < kMessages; ++i) {
@@ -98,13 +130,7 @@ TEST_P(TransportTest, PingPongBothWays) {
 
 TEST_P(TransportTest, StreamOneWayThenAcknowledge) {
   EXPECT_NO_THROW(run(
-      [](Transport& t) {
-        AlignedBuffer in(kMax);
-        std::uint64_t count = 0;
-        for (int i = 0; i < kMessages; ++i, ++count)
-          expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
-        t.send(std::as_bytes(std::span(&count, 1)));
-      },
+      "contract-stream",
       [](Transport& t, Heartbeat& h) {
         AlignedBuffer out(kMax);
         for (int i = 0; i < kMessages; ++i) {
@@ -121,10 +147,7 @@ TEST_P(TransportTest, StreamOneWayThenAcknowledge) {
 
 TEST_P(TransportTest, EmptyMessagesKeepTheirBoundaries) {
   EXPECT_NO_THROW(run(
-      [](Transport& t) {
-        std::byte b[8];
-        for (int i = 0; i < 3; ++i) t.send(std::span(b, t.recv(b)));
-      },
+      "contract-echo-three",
       [](Transport& t, Heartbeat&) {
         std::byte one[1]{std::byte{9}}, b[8];
         t.send({});
@@ -140,10 +163,7 @@ TEST_P(TransportTest, EmptyMessagesKeepTheirBoundaries) {
 TEST_P(TransportTest, MessageLargerThanTheBufferIsAnError) {
   try {
     run(
-        [](Transport& t) {
-          std::byte small[10];
-          t.recv(small);
-        },
+        "contract-small-buffer",
         [](Transport& t, Heartbeat&) {
           std::byte big[100]{};
           t.send(big);
@@ -171,6 +191,11 @@ TEST(TransportRegistryTest, UnknownNameListsTheKnownOnes) {
   }
   EXPECT_EQ(find_transport("shm-ring").name, "shm-ring");
   EXPECT_FALSE(find_transport("queue").cross_process);
+  // Opening by address comes in pairs: a transport has both functions or neither.
+  for (const TransportInfo& t : transports())
+    EXPECT_EQ(t.listen == nullptr, t.connect == nullptr) << t.name;
+  EXPECT_EQ(find_transport("queue").listen, nullptr);
+  EXPECT_NE(find_transport("fifo").listen, nullptr);
 }
 
 }  // namespace
