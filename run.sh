@@ -47,9 +47,13 @@ trap cleanup EXIT
 trap 'echo "run: interrupted; results/ and reports/ are left as they were" >&2; exit 130' INT TERM
 
 echo "run: step 1/3: ipcbench, $reps repetitions per benchmark" >&2
+# ipcbench exits 1 when some benchmarks failed: their error entries are kept (and left
+# out of the charts with a warning); anything above 1 (bad flags, interrupt) stops here.
+status=0
 build/ipcbench --benchmark_repetitions="$reps" --benchmark_out="$cpp_tmp" \
-  --benchmark_out_format=json "$@" ||
-  fail "step 1/3: build/ipcbench failed (exit $?); results/ and reports/ unchanged"
+  --benchmark_out_format=json "$@" || status=$?
+[ "$status" -le 1 ] ||
+  fail "step 1/3: build/ipcbench failed (exit $status); results/ and reports/ unchanged"
 [ -s "$cpp_tmp" ] ||
   fail "step 1/3: build/ipcbench wrote no results; results/ and reports/ unchanged"
 
@@ -71,3 +75,7 @@ $PY scripts/plot.py results/latest.json --pyref results/pyref.json --out reports
 state=done
 echo "run: wrote $out, results/latest.json, results/pyref.json and reports/" \
   "(index.html, index.md, charts)" >&2
+if [ "$status" -ne 0 ]; then
+  echo "run: some benchmarks failed: their error entries are in $out" >&2
+  exit 1
+fi

@@ -286,7 +286,12 @@ void BM_DictManager(benchmark::State& state, const ipc::TransportInfo* transport
     ipc::Channel first = std::move(channels[0]);
     ipc::run_pair(
         context, std::move(first),
-        [&](ipc::Transport&) { ipc::serve_dict(dict, server_ends); },
+        [&](ipc::Transport& first_end) {
+          // run_pair may have wrapped channel 0's end (the test-only fault): serve that.
+          std::vector<ipc::Transport*> ends = server_ends;
+          ends[0] = &first_end;
+          ipc::serve_dict(dict, ends);
+        },
         [&](ipc::Transport&, ipc::Heartbeat& heartbeat) {
           // A forked server has its own copies: ours must go, so that its death closes
           // the fd transports' channels.

@@ -1,6 +1,7 @@
 #include "bench/harness.hpp"
 
 #include <cstdlib>
+#include <mutex>
 
 namespace bench {
 
@@ -19,6 +20,27 @@ std::vector<ipc::Context> contexts_for(const Config& config,
   for (ipc::Context c : config.contexts)
     if (c == ipc::Context::kThread || transport.cross_process) out.push_back(c);
   return out;
+}
+
+namespace {
+std::mutex g_failures_mu;  // a benchmark may run on several threads (->Threads(n))
+int g_failures = 0;
+std::string g_first_failure;
+}  // namespace
+
+void note_failure(const std::string& what) {
+  std::lock_guard lock(g_failures_mu);
+  if (g_failures++ == 0) g_first_failure = what;
+}
+
+int failure_count() {
+  std::lock_guard lock(g_failures_mu);
+  return g_failures;
+}
+
+std::string first_failure() {
+  std::lock_guard lock(g_failures_mu);
+  return g_first_failure;
 }
 
 std::vector<ipc::Context> contexts_with_spawn(const Config& config,

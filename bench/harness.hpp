@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ipc/fault.hpp"
 #include "ipc/peer.hpp"
 #include "ipc/transport.hpp"
 
@@ -33,14 +34,24 @@ std::vector<ipc::Context> contexts_for(const Config& config, const ipc::Transpor
 std::vector<ipc::Context> contexts_with_spawn(const Config& config,
                                               const ipc::TransportInfo& transport);
 
+// Counts a failed benchmark run for the exit status and the summary (main.cpp).
+void note_failure(const std::string& what);
+// How many runs failed, and the first failure's text.
+int failure_count();
+std::string first_failure();
+
 // Runs `body`, and on any exception marks the benchmark failed with
-// "<label>: <what>", so a failure is an error entry, never a figure.
+// "<label>: <what>", so a failure is an error entry, never a figure. The label also
+// scopes the test-only fault (ipc/fault.hpp).
 template <typename Body>
 void guarded(benchmark::State& state, const std::string& label, Body&& body) {
+  ipc::FaultScope scope(label);
   try {
     body();
   } catch (const std::exception& e) {
-    state.SkipWithError((label + ": " + e.what()).c_str());
+    const std::string what = label + ": " + e.what();
+    note_failure(what);
+    state.SkipWithError(what.c_str());
   }
 }
 

@@ -1,13 +1,17 @@
 // ipcbench: the benchmark binary. Our own flags are taken off argv; everything else goes
 // to Google Benchmark, and an unknown flag is an error, not a silent no-op.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "bench/flags.hpp"
 #include "bench/harness.hpp"
+#include "ipc/cleanup.hpp"
+#include "ipc/fault.hpp"
 #include "ipc/spawn.hpp"
 
 namespace {
@@ -24,7 +28,9 @@ constexpr const char* kUsage =
     "  throughput/<transport>/<context>/size:<bytes>, dict/<kind>/<context>/readers:<n>,\n"
     "  connection[-roundtrip|-setup]/<family>/<context>[/size:<bytes>],\n"
     "  startup/<context>/<transport>, startup/<context>/rss:<MiB>. All Google Benchmark\n"
-    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n";
+    "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
+    "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
+    "2 bad command line or no benchmark matched, 128+N interrupted by signal N.\n";
 
 struct UsageError {
   std::string what;
@@ -76,6 +82,7 @@ int main(int argc, char** argv) {
   bool show_list = false;
   bool quick = false;
   bool has_min_time = false;
+  std::string out_file;  // --benchmark_out: removed again if the run is cut short
   std::vector<char*> rest = {argv[0]};
   try {
     for (int i = 1; i < argc; ++i) {
@@ -115,8 +122,20 @@ int main(int argc, char** argv) {
             config.contexts.push_back(*c);
         }
       } else {
+        if (std::string err = bench::check_benchmark_flag(arg); !err.empty())
+          throw UsageError{err};
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
+        if (arg.rfind("--benchmark_out=", 0) == 0) out_file = arg.substr(16);
         rest.push_back(argv[i]);
+      }
+    }
+    // Test only (README "Reliability"): a fault injected into every peer, never set in real runs.
+    if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0') {
+      try {
+        const char* filter = std::getenv("IPCBENCH_FAULT_FILTER");
+        ipc::arm_test_fault(ipc::parse_fault(spec), filter != nullptr ? filter : "");
+      } catch (const std::invalid_argument& e) {
+        throw UsageError{std::string("IPCBENCH_FAULT: ") + e.what()};
       }
     }
     if (config.transports.empty()) throw UsageError{"--transports names no transport"};
@@ -136,7 +155,28 @@ int main(int argc, char** argv) {
   int n = static_cast<int>(rest.size());
   rest.push_back(nullptr);
   benchmark::Initialize(&n, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
+  if (n > 1) {  // what Google Benchmark did not take either
+    std::fprintf(stderr, "ipcbench: error: unrecognized command-line flag: %s (see --help)\n",
+                 rest[1]);
+    return 2;
+  }
+
+  // Leftovers of runs that died (SIGKILL, power loss) go first; an interrupt of this run
+  // removes its own.
+  ipc::CleanupResult stale = ipc::remove_stale_resources();
+  if (!stale.removed.empty())
+    std::fprintf(stderr, "ipcbench: removed %zu leftover(s) of dead runs, e.g. %s\n",
+                 stale.removed.size(), stale.removed.front().c_str());
+  try {
+    if (!out_file.empty()) ipc::remove_on_interrupt(out_file);
+    ipc::install_interrupt_handler();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ipcbench: error: cannot start: %s\n", e.what());
+    return 1;
+  }
+  if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0')
+    std::fprintf(stderr, "ipcbench: test fault armed (IPCBENCH_FAULT=%s): not a real run\n",
+                 spec);
 
   bench::register_roundtrip(config);
   bench::register_throughput(config);
@@ -144,7 +184,17 @@ int main(int argc, char** argv) {
   bench::register_connection(config);
   bench::register_startup(config);
   bench::add_context(config);
-  benchmark::RunSpecifiedBenchmarks();
+  std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  ipc::wait_if_interrupted();  // after Ctrl-C the interrupt thread sets the exit status
+  if (ran == 0) {  // Google Benchmark said why: no benchmark matched the filter
+    if (!out_file.empty()) std::remove(out_file.c_str());  // it holds nothing
+    return 2;
+  }
+  if (int failed = bench::failure_count()) {
+    std::fprintf(stderr, "ipcbench: %d benchmark run(s) failed, the first: %s\n", failed,
+                 bench::first_failure().c_str());
+    return 1;
+  }
   return 0;
 }

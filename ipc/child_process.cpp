@@ -8,16 +8,36 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <thread>
 #include <utility>
 
+#include "ipc/cleanup.hpp"
 #include "ipc/error.hpp"
 
 namespace ipc {
 namespace {
+
+// Live children, for kill_all_children(): lock-free slots (0 = free), so that neither a
+// fork nor the interrupt thread can meet a lock held by another thread.
+std::atomic<pid_t> g_children[kMaxTrackedChildren];
+
+void track(pid_t pid) noexcept {
+  for (auto& slot : g_children) {
+    pid_t free = 0;
+    if (slot.compare_exchange_strong(free, pid)) return;
+  }
+}
+
+void untrack(pid_t pid) noexcept {
+  for (auto& slot : g_children) {
+    pid_t p = pid;
+    if (slot.compare_exchange_strong(p, 0)) return;
+  }
+}
 
 constexpr int kExitFailed = 70;  // EX_SOFTWARE
 constexpr std::size_t kMaxError = 4096;
@@ -44,10 +64,12 @@ std::string ExitStatus::describe() const {
 
 ChildProcess::ChildProcess(pid_t pid, UniqueFd error_pipe)
     : pid_(pid), error_pipe_(std::move(error_pipe)) {
+  track(pid);  // every child, however started, for kill_all_children()
   pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 }
 
 ChildProcess ChildProcess::fork(const std::function<void()>& body) {
+  if (interrupted()) throw std::runtime_error("fork: the run is being interrupted");
   FdPair errors = make_pipe();
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -56,6 +78,8 @@ ChildProcess ChildProcess::fork(const std::function<void()>& body) {
     // Die with the parent; if it is already gone, the signal was never armed.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(kExitFailed);
+    for (auto& slot : g_children) slot.store(0);  // the parent's children are not ours
+    restore_default_signals();  // the interrupt handler is the parent's (cleanup.hpp)
     errors.read.reset();
     try {
       body();
@@ -151,7 +175,13 @@ std::optional<ExitStatus> ChildProcess::try_reap(bool block) {
   while ((r = ::waitpid(pid_, &status, block ? 0 : WNOHANG)) < 0 && errno == EINTR) {
   }
   if (r == 0) return std::nullopt;
+  if (r < 0 && errno == ECHILD && interrupted()) {
+    // The interrupt thread reaped it first (kill_all_children): it was killed.
+    pid_ = -1;
+    return ExitStatus{true, SIGKILL, {}};
+  }
   if (r < 0) throw_errno("waitpid " + std::to_string(pid_));
+  untrack(pid_);
   pid_ = -1;
   ExitStatus out;
   out.signaled = WIFSIGNALED(status);
@@ -160,6 +190,18 @@ std::optional<ExitStatus> ChildProcess::try_reap(bool block) {
   ssize_t n;
   while ((n = ::read(error_pipe_.get(), buf, sizeof buf)) > 0) out.error.append(buf, n);
   return out;
+}
+
+void kill_all_children() noexcept {
+  for (auto& slot : g_children)
+    if (pid_t pid = slot.load(); pid > 0) ::kill(pid, SIGKILL);
+  for (auto& slot : g_children) {
+    pid_t pid = slot.load();
+    if (pid <= 0) continue;
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    slot.compare_exchange_strong(pid, 0);
+  }
 }
 
 }  // namespace ipc

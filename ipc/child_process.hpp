@@ -65,4 +65,10 @@ class ChildProcess {
   UniqueFd pidfd_;
 };
 
+// Kills (SIGKILL) and reaps every ChildProcess of this process not yet reaped, for an
+// interrupted run (cleanup.hpp). Up to kMaxTrackedChildren are tracked at once; others
+// still die with the parent (PR_SET_PDEATHSIG). Never throws.
+inline constexpr int kMaxTrackedChildren = 256;
+void kill_all_children() noexcept;
+
 }  // namespace ipc

@@ -7,18 +7,31 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
+#include "ipc/cleanup.hpp"
 #include "ipc/error.hpp"
 
 namespace ipc {
+namespace {
+
+// An interrupted run is removing its names: hand out no new ones.
+void refuse_if_interrupted(const char* what) {
+  if (interrupted())
+    throw std::runtime_error(std::string(what) + ": the run is being interrupted");
+}
+
+}  // namespace
 
 std::string unique_shm_name() {
+  refuse_if_interrupted("unique_shm_name");
   static std::atomic<unsigned> counter{0};
   return "/ipcbench-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
 TempDir::TempDir() : owner_pid_(::getpid()) {
+  refuse_if_interrupted("TempDir");
   std::string tmpl = "/tmp/ipcbench-" + std::to_string(owner_pid_) + "-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');

@@ -1,5 +1,11 @@
 // Names of OS objects (shared-memory segments, temporary directories) that are unique per
 // run: they carry the owner's pid ("ipcbench-<pid>-<n>"), so two runs never collide.
+//
+// The rule every scenario follows, so that cleanup.hpp can remove what a dead or
+// interrupted run left: a named object lives in /dev/shm or /tmp and is named
+// "ipcbench-<pid>-..." (use these helpers; socket files and FIFOs go inside a TempDir),
+// where <pid> is a process that outlives every use of the name (the name is removed as
+// soon as that process is gone). Both helpers throw once the run is being interrupted.
 #pragma once
 
 #include <string>

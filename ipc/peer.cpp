@@ -229,6 +229,11 @@ std::optional<Context> parse_context(std::string_view name) noexcept {
 
 void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn& main,
               const PairOptions& options) {
+  // The test fault sits on the peer's end; a spawned peer's end lives in another program
+  // (ipc/spawn.hpp), so it gets none.
+  Fault fault = options.fault ? options.fault : armed_test_fault();
+  if (fault && channel.b && context != Context::kSpawn)
+    channel.b = make_faulty_transport(std::move(channel.b), fault, context == Context::kProcess);
   if (context == Context::kThread)
     run_thread_pair(channel, peer, main, options.timeout);
   else if (context == Context::kSpawn)

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "ipc/fault.hpp"
 #include "ipc/transport.hpp"
 
 namespace ipc {
@@ -60,6 +61,9 @@ struct PairOptions {
   // channel.a.on_peer_exit(): for other transports the peer serves (e.g. a server with a
   // channel per client), which must learn of its death too. Must not throw.
   std::function<void()> on_peer_exit = nullptr;
+  // Test only: a fault for the peer's end (fault.hpp). When none, the armed test fault
+  // applies, if any (never in a normal run).
+  Fault fault{};
   // kSpawn only (run_pair's `channel` and `peer` are unused then); see run_named_pair.
   SpawnOptions spawn{};
 };

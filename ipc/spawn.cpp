@@ -16,6 +16,7 @@
 
 #include "ipc/check.hpp"
 #include "ipc/error.hpp"
+#include "ipc/fault.hpp"
 
 namespace ipc {
 namespace {
@@ -165,6 +166,9 @@ std::optional<int> run_peer_mode(int argc, char** argv) {
     options.timeout = std::chrono::milliseconds(a.timeout_ms);
     if (a.buffer_bytes > 0) options.buffer_bytes = static_cast<std::size_t>(a.buffer_bytes);
     std::unique_ptr<Transport> end = transport.connect(a.address, options);
+    // Test only (fault.hpp): the fault the run was started with, on this peer's end.
+    if (Fault fault = test_fault_from_env(a.transport + "/spawn"))
+      end = make_faulty_transport(std::move(end), fault, true);
     fn(*end, a.arg);
   } catch (const std::exception& e) {
     report(error_fd, e.what());

@@ -491,8 +491,16 @@ def min_time(text):
     return value
 
 
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one error line on stderr, not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Build a baseline revision and the working "
         "tree, alternate their ipcbench binaries in pairs, and fail on a "
         "significant slowdown larger than the threshold.")

@@ -645,8 +645,15 @@ def add_decision_args(parser):
                         help="also write a JSON report")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one error line on stderr, not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG, description="Compare two Google Benchmark JSON files "
         "with a Mann-Whitney U test per benchmark; exit 1 on a "
         "significant slowdown larger than the threshold.")

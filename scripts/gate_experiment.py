@@ -21,7 +21,6 @@ Usage:
   scripts/gate_experiment.py --binary build/ipcbench --runs 5 --json x.json
 """
 
-import argparse
 import json
 import os
 import random
@@ -136,7 +135,7 @@ def summarize(records):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ab._Parser(
         prog=PROG, description="Run the A/B gate repeatedly: A/A for false "
         "alarms, planted slowdown for detection.")
     parser.add_argument("--binary", metavar="PATH",

@@ -129,6 +129,13 @@ def resolve_settings(args):
         pattern = (regex, negate)
     if not args.out or args.out.endswith(os.sep):
         raise UsageError(f"--out: not a file name: {args.out!r}")
+    # Found now, not after the whole run: the directory (made if missing) must be
+    # creatable under its nearest existing ancestor.
+    base = os.path.dirname(os.path.abspath(args.out))
+    while not os.path.lexists(base):
+        base = os.path.dirname(base)
+    if not (os.path.isdir(base) and os.access(base, os.W_OK)):
+        raise UsageError(f"--out: cannot write in {base}")
     return reps, min_time, pattern
 
 

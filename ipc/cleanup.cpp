@@ -1,0 +1,172 @@
+#include "ipc/cleanup.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <thread>
+
+#include "ipc/child_process.hpp"
+#include "ipc/error.hpp"
+#include "ipc/unique_fd.hpp"
+
+namespace ipc {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::string_view kPrefix = "ipcbench-";
+
+template <typename Keep>
+CleanupResult remove_entries(const std::vector<std::string>& dirs, Keep keep) {
+  CleanupResult out;
+  const uid_t me = ::geteuid();
+  for (const std::string& dir : dirs) {
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec), end;
+    if (ec) continue;  // no such directory: nothing of ours there
+    for (; it != end; it.increment(ec)) {
+      if (ec) break;
+      const std::string name = it->path().filename().string();
+      std::optional<pid_t> owner = resource_owner(name);
+      if (!owner || keep(*owner)) continue;
+      const std::string path = it->path().string();
+      struct stat st;
+      if (::lstat(path.c_str(), &st) != 0 || st.st_uid != me) continue;  // not ours
+      std::error_code rm;
+      fs::remove_all(it->path(), rm);  // does not follow symbolic links
+      if (rm && rm != std::errc::no_such_file_or_directory)
+        out.errors.push_back(path + ": " + rm.message());
+      else
+        out.removed.push_back(path);
+    }
+  }
+  return out;
+}
+
+// The interrupt: the handler writes the signal number to a pipe, a thread does the work.
+std::atomic<pid_t> g_owner{0};
+std::atomic<int> g_signal{0};
+std::atomic<int> g_pipe_write{-1};
+std::vector<std::string> g_extra_paths;  // remove_on_interrupt()
+
+void on_signal(int sig) {
+  const int saved = errno;
+  if (::getpid() != g_owner.load()) {
+    // A forked child: behave as if no handler had been installed.
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);  // delivered when this handler returns
+    errno = saved;
+    return;
+  }
+  int expected = 0;
+  if (!g_signal.compare_exchange_strong(expected, sig)) ::_exit(128 + expected);
+  unsigned char byte = static_cast<unsigned char>(sig);
+  [[maybe_unused]] ssize_t w = ::write(g_pipe_write.load(), &byte, 1);
+  errno = saved;
+}
+
+[[noreturn]] void finish_interrupt(int sig) {
+  std::fprintf(stderr,
+               "ipcbench: interrupted by SIG%s: stopping child processes and removing "
+               "shared memory, FIFOs and sockets\n",
+               sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+  kill_all_children();
+  CleanupResult own = remove_resources_of(::getpid());
+  CleanupResult stale = remove_stale_resources();  // e.g. names of killed children
+  for (const std::string& path : g_extra_paths) ::unlink(path.c_str());
+  for (const auto* r : {&own, &stale})
+    for (const std::string& e : r->errors)
+      std::fprintf(stderr, "ipcbench: cannot remove %s\n", e.c_str());
+  std::fflush(stderr);
+  ::_exit(128 + sig);
+}
+
+}  // namespace
+
+std::optional<pid_t> resource_owner(std::string_view name) noexcept {
+  if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  name.remove_prefix(kPrefix.size());
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+  if (ec != std::errc() || end == name.data() || pid <= 0) return std::nullopt;
+  std::string_view rest(end, name.data() + name.size() - end);
+  if (rest.size() < 2 || rest[0] != '-') return std::nullopt;
+  return pid;
+}
+
+bool process_alive(pid_t pid) noexcept {
+  if (pid <= 0) return false;
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
+
+CleanupResult remove_stale_resources(const std::vector<std::string>& dirs) {
+  try {
+    return remove_entries(dirs, [](pid_t owner) { return process_alive(owner); });
+  } catch (const std::exception& e) {  // bad_alloc and the like: report, never throw
+    return {{}, {std::string("cleanup: ") + e.what()}};
+  }
+}
+
+CleanupResult remove_resources_of(pid_t pid, const std::vector<std::string>& dirs) {
+  try {
+    return remove_entries(dirs, [pid](pid_t owner) { return owner != pid; });
+  } catch (const std::exception& e) {
+    return {{}, {std::string("cleanup: ") + e.what()}};
+  }
+}
+
+void install_interrupt_handler() {
+  if (g_owner.load() == ::getpid()) return;  // already installed in this process
+  FdPair pipe = make_pipe();
+  int read_fd = pipe.read.get();
+  std::thread([read_fd] {
+    unsigned char sig = 0;
+    while (::read(read_fd, &sig, 1) != 1) {
+      if (errno != EINTR) return;  // cannot happen while the write end is open
+    }
+    finish_interrupt(sig);
+  }).detach();
+  // Both ends stay open for the life of the process; the thread never returns otherwise.
+  pipe.read.release();
+  g_pipe_write.store(pipe.write.release());
+  g_signal.store(0);
+  g_owner.store(::getpid());
+
+  // A main thread that finishes while the interrupt is under way (every later
+  // benchmark fails at once) must not exit before the interrupt thread does: it waits.
+  static const bool registered = std::atexit(wait_if_interrupted) == 0;
+  (void)registered;
+
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP})
+    if (::sigaction(sig, &sa, nullptr) != 0) throw_errno("sigaction");
+}
+
+void remove_on_interrupt(std::string path) { g_extra_paths.push_back(std::move(path)); }
+
+void restore_default_signals() noexcept {
+  if (g_owner.load() == 0 || g_owner.load() == ::getpid()) return;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+}
+
+void wait_if_interrupted() noexcept {
+  if (!interrupted()) return;
+  for (;;) ::pause();  // the interrupt thread ends the process
+}
+
+bool interrupted() noexcept {
+  return g_signal.load() != 0 && g_owner.load() == ::getpid();
+}
+
+}  // namespace ipc

@@ -1,0 +1,316 @@
+#!/usr/bin/python3
+"""End-to-end faults on the real ipcbench binary: a peer killed or hung mid-benchmark,
+a corrupted message stream, Ctrl-C/SIGTERM, SIGKILL of ipcbench itself and the stale
+names it leaves, two runs at once, too few file descriptors. Each ends as an error entry
+or a clean exit, within a timeout, with nothing left behind.
+
+Faults are injected with the test-only IPCBENCH_FAULT=<kind>:<message> variable
+(ipc/fault.hpp), limited to benchmarks whose label contains IPCBENCH_FAULT_FILTER.
+
+Usage: reliability_test.py PATH/TO/ipcbench   (CTest passes the built binary)
+"""
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import leak_check  # noqa: E402
+
+BINARY = None
+MARKER = f"reliability-{os.getpid()}-{time.time_ns()}"
+
+
+def env_with(**extra):
+    env = dict(os.environ, IPCBENCH_LEAK_MARKER=MARKER)
+    for key in ("IPCBENCH_FAULT", "IPCBENCH_FAULT_FILTER", "IPCBENCH_INJECT_NS"):
+        env.pop(key, None)
+    env.update(extra)
+    return env
+
+
+def run(*args, timeout=120, preexec_fn=None, **env):
+    start = time.monotonic()
+    proc = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env_with(**env), preexec_fn=preexec_fn)
+    proc.elapsed = time.monotonic() - start
+    return proc
+
+
+def entries(proc):
+    """{name: error message or None} from --benchmark_format=json output."""
+    data = json.loads(proc.stdout)
+    return {b["name"]: (b.get("error_message") if b.get("error_occurred") else None)
+            for b in data["benchmarks"]}
+
+
+def leftovers():
+    """Processes and named entries of this test's runs still there."""
+    return leak_check.find_leaks(leak_check.DIRS, MARKER)
+
+
+def owned_entries(pid):
+    prefix = f"ipcbench-{pid}-"
+    return [os.path.join(d, n) for d in leak_check.DIRS for n in os.listdir(d)
+            if n.startswith(prefix)]
+
+
+class Base(unittest.TestCase):
+    def assertNothingLeft(self, deadline=5.0):
+        # A SIGKILLed process takes a moment to go.
+        end = time.monotonic() + deadline
+        while (left := leftovers()) and time.monotonic() < end:
+            time.sleep(0.05)
+        self.assertEqual(left, [])
+
+
+class PeerFaultTest(Base):
+    QUICK = ["--quick", "--benchmark_format=json", "--benchmark_filter=size:16/"]
+
+    def test_killed_peer_fails_its_benchmark_and_the_suite_goes_on(self):
+        p = run(*self.QUICK, "--transports=pipe,shm-ring", "--timeout=2000",
+                IPCBENCH_FAULT="kill:1", IPCBENCH_FAULT_FILTER="pipe/process")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(entries(p), {
+            "roundtrip/pipe/thread/size:16/real_time": None,
+            "roundtrip/pipe/process/size:16/real_time":
+                "pipe/process: peer process killed by signal 9 (Killed)",
+            "roundtrip/pipe/spawn/size:16/real_time": None,
+            "roundtrip/shm-ring/thread/size:16/real_time": None,
+            "roundtrip/shm-ring/process/size:16/real_time": None,
+            "roundtrip/shm-ring/spawn/size:16/real_time": None,
+        })
+        self.assertEqual(p.stderr.strip().splitlines()[-1],
+                         "ipcbench: 1 benchmark run(s) failed, the first: "
+                         "pipe/process: peer process killed by signal 9 (Killed)")
+        self.assertIn("test fault armed", p.stderr)
+        self.assertNothingLeft()
+
+    def test_killed_shared_memory_peer_is_noticed_without_end_of_file(self):
+        p = run(*self.QUICK, "--transports=shm-ring,shm-boost", "--contexts=process,spawn",
+                "--timeout=2000", IPCBENCH_FAULT="kill:1")
+        errors = entries(p)
+        for name in errors:
+            self.assertIn("peer process killed by signal 9", errors[name] or "", name)
+        self.assertLess(p.elapsed, 30)
+        self.assertNothingLeft()
+
+    def test_hung_peer_is_detected_killed_and_reported(self):
+        p = run(*self.QUICK, "--transports=pipe,shm-ring", "--timeout=500",
+                IPCBENCH_FAULT="hang:1")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        got = entries(p)
+        self.assertEqual(len(got), 6)  # thread, process, spawn
+        for name, error in got.items():
+            label = name.split("/")[1] + "/" + name.split("/")[2]
+            self.assertIsNotNone(error, name)
+            self.assertTrue(error.startswith(f"{label}: "), error)
+            self.assertIn("no progress within", error)
+        self.assertEqual(got["roundtrip/pipe/process/size:16/real_time"],
+                         "pipe/process: no progress within 500 ms: peer hung "
+                         "(peer process killed)")
+        self.assertEqual(got["roundtrip/pipe/thread/size:16/real_time"],
+                         "pipe/thread: no progress within 500 ms: peer hung "
+                         "(channel shut down)")
+        self.assertEqual(got["roundtrip/pipe/spawn/size:16/real_time"],
+                         "pipe/spawn: no progress within 500 ms: peer hung "
+                         "(peer process killed)")
+        self.assertLess(p.elapsed, 60)  # 6 hangs of 0.5-1 s each, plus the start
+        self.assertNothingLeft()
+
+    def test_bad_fault_spec_is_a_usage_error(self):
+        p = run("--list", IPCBENCH_FAULT="gremlin:1")
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(p.stderr.strip().splitlines(), [
+            "ipcbench: error: IPCBENCH_FAULT: unknown fault 'gremlin' (known: kill, hang, "
+            "exit, throw, drop, duplicate, reorder, bitflip, truncate) (see --help)"])
+
+
+class CorruptionTest(Base):
+    """Every corruption gives error entries, never a figure."""
+
+    CASES = {
+        # The peer's end counts messages: 0 = the first it receives, 1 = its first echo.
+        "bitflip:1": "message 0: checksum mismatch (corrupted)",
+        "truncate:1": "message 0: size 15, expected 16",
+        "duplicate:0": "message 1: out of order or lost: got sequence number 0",
+        # In a ping-pong a lost or overtaken message stops the exchange: a hang.
+        "drop:1": "no progress",
+        "reorder:1": "no progress",
+    }
+
+    def test_each_corruption_is_an_error_in_every_transport_and_context(self):
+        for spec, expected in self.CASES.items():
+            with self.subTest(spec=spec):
+                p = run("--quick", "--benchmark_format=json", "--benchmark_filter=size:16/",
+                        "--transports=pipe,shm-ring", "--timeout=500", IPCBENCH_FAULT=spec)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                got = entries(p)
+                self.assertEqual(len(got), 6, got)  # thread, process, spawn
+                for name, error in got.items():
+                    self.assertIsNotNone(error, f"{spec}: {name} gave a figure")
+                    self.assertIn(expected, error, name)
+        self.assertNothingLeft()
+
+
+class InterruptTest(Base):
+    def start(self, *extra, group=False, contexts="process"):
+        out = os.path.join(self.tmp.name, "partial.json")
+        p = subprocess.Popen(
+            [BINARY, "--transports=pipe,fifo,shm-ring", f"--contexts={contexts}",
+             "--benchmark_min_time=3", f"--benchmark_out={out}", *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=env_with(), start_new_session=group)
+        # Wait until a peer process runs: the interrupt comes mid-benchmark. (Peers come
+        # and go: Google Benchmark runs each benchmark a few times, each with a new peer.)
+        time.sleep(0.3)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not self.children(p.pid):
+            time.sleep(0.01)
+        if time.monotonic() >= end:
+            p.kill()
+            self.fail("no peer process started: " + p.communicate()[1][-600:])
+        return p, out
+
+    @staticmethod
+    def children(pid):
+        return [q for q, _, _, _, ppid in leak_check.processes() if ppid == pid]
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def check_interrupted(self, sig, group, contexts="process"):
+        p, out = self.start(group=group, contexts=contexts)
+        kids = self.children(p.pid)
+        if group:
+            os.killpg(p.pid, sig)  # as Ctrl-C at a terminal: the peers get it too
+        else:
+            os.kill(p.pid, sig)
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 128 + sig, err)
+        self.assertIn(f"ipcbench: interrupted by {signal.Signals(sig).name}", err)
+        self.assertFalse(os.path.exists(out), "a half-written result file is left")
+        self.assertEqual(owned_entries(p.pid), [])
+        for kid in kids:
+            self.assertFalse(leak_check.alive(kid), f"peer {kid} survived")
+        self.assertNothingLeft()
+
+    def test_sigint_to_ipcbench_alone(self):
+        self.check_interrupted(signal.SIGINT, group=False)
+
+    def test_sigterm_to_ipcbench_alone(self):
+        self.check_interrupted(signal.SIGTERM, group=False)
+
+    def test_ctrl_c_to_the_process_group(self):
+        self.check_interrupted(signal.SIGINT, group=True)
+
+    def test_sigterm_while_spawned_peers_hold_names(self):
+        self.check_interrupted(signal.SIGTERM, group=False, contexts="spawn")
+
+    def test_sigkill_kills_the_peers_and_the_next_run_removes_stale_names(self):
+        p, _ = self.start()
+        kids = self.children(p.pid)
+        p.kill()
+        p.communicate(timeout=30)
+        for kid in kids:  # PR_SET_PDEATHSIG
+            end = time.monotonic() + 5
+            while leak_check.alive(kid) and self.state(kid) != "Z" and time.monotonic() < end:
+                time.sleep(0.05)
+            self.assertTrue(not leak_check.alive(kid) or self.state(kid) == "Z",
+                            f"peer {kid} outlived a SIGKILLed ipcbench")
+        # What a run killed while holding names would leave (Listener/Client sockets,
+        # shared memory not yet unlinked): names carrying the dead pid.
+        dead = p.pid
+        shm = f"/dev/shm/ipcbench-{dead}-7"
+        sockdir = f"/tmp/ipcbench-{dead}-AbCdEf"
+        live = f"/tmp/ipcbench-{os.getpid()}-live"
+        with open(shm, "w"):
+            pass
+        os.mkdir(sockdir)
+        os.mkfifo(os.path.join(sockdir, "fifo"))
+        os.mkdir(live)
+        try:
+            r = run("--quick", "--transports=pipe", "--contexts=thread",
+                    "--benchmark_filter=size:16/")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("ipcbench: removed 2 leftover(s) of dead runs", r.stderr)
+            self.assertFalse(os.path.exists(shm))
+            self.assertFalse(os.path.exists(sockdir))
+            self.assertTrue(os.path.exists(live), "a live owner's name was removed")
+        finally:
+            for path in (shm, os.path.join(sockdir, "fifo")):
+                if os.path.exists(path):
+                    os.unlink(path)
+            for path in (sockdir, live):
+                if os.path.exists(path):
+                    os.rmdir(path)
+        self.assertNothingLeft()
+
+    @staticmethod
+    def state(pid):
+        stat = leak_check.read_proc(pid, "stat").decode()
+        return stat[stat.rfind(")") + 2:].split()[0] if stat else ""
+
+
+class ConcurrencyTest(Base):
+    def test_two_runs_at_once_do_not_collide(self):
+        results = [None, None]
+
+        def one(i):
+            # spawn keeps names (FIFOs, listeners, segments) until its peer opens them
+            results[i] = run("--quick", "--benchmark_format=json", "--contexts=process,spawn",
+                             "--transports=fifo,tcp,shm-boost,shm-ring,uds",
+                             "--benchmark_filter=roundtrip/.*size:(16|4096)/")
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for p in results:
+            self.assertEqual(p.returncode, 0, p.stderr)
+            got = entries(p)
+            self.assertEqual(len(got), 20)
+            self.assertEqual({n: e for n, e in got.items() if e}, {})
+        self.assertNothingLeft()
+
+
+class ExhaustionTest(Base):
+    def test_too_few_file_descriptors_are_errors_not_a_crash(self):
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (8, 8))
+
+        p = run("--quick", "--benchmark_format=json", "--benchmark_filter=size:16/",
+                "--transports=pipe,fifo,uds,tcp", preexec_fn=limit)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        errors = [e for e in entries(p).values() if e]
+        self.assertTrue(errors)
+        for e in errors:
+            self.assertIn("Too many open files", e)
+        self.assertIn("benchmark run(s) failed", p.stderr.strip().splitlines()[-1])
+        self.assertNothingLeft()
+
+    def test_too_few_descriptors_to_start_is_one_line(self):
+        p = run("--quick", preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_NOFILE, (4, 4)))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stderr.strip().splitlines(),
+                         ["ipcbench: error: cannot start: pipe2: Too many open files"])
+        self.assertEqual(p.stdout, "")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print("usage: reliability_test.py PATH/TO/ipcbench", file=sys.stderr)
+        sys.exit(2)
+    BINARY = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
