@@ -83,6 +83,9 @@ inline constexpr int kWarmUpRoundTrips = 8;
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
 void register_floor(const Config& config);
+void register_throughput(const Config& config);
+void register_dict(const Config& config);
+void register_connection(const Config& config);
 void register_startup(const Config& config);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).

@@ -29,8 +29,10 @@ constexpr const char* kUsage =
     "  --pin=P       CPU placement of the two peers: none (default), cross (two CPUs),\n"
     "                same (one CPU); benchmarks that cannot be placed so are skipped\n"
     "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>,\n"
-    "startup/<context>/<transport>, startup/<context>/rss:<MiB>,\n"
-    "floor/<kind>/<context>[/size:<bytes>]. All Google Benchmark\n"
+    "  throughput/<transport>/<context>/size:<bytes>, dict/<kind>/<context>/readers:<n>,\n"
+    "  connection[-roundtrip|-setup]/<family>/<context>[/size:<bytes>],\n"
+    "  startup/<context>/<transport>, startup/<context>/rss:<MiB>,\n"
+    "  floor/<kind>/<context>[/size:<bytes>]. All Google Benchmark\n"
     "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
     "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
     "2 bad command line or no benchmark matched, 128+N interrupted by signal N.\n";
@@ -195,6 +197,9 @@ int main(int argc, char** argv) {
 
   bench::register_roundtrip(config);
   bench::register_floor(config);
+  bench::register_throughput(config);
+  bench::register_dict(config);
+  bench::register_connection(config);
   bench::register_startup(config);
   bench::add_context(config);
   std::size_t ran = benchmark::RunSpecifiedBenchmarks();

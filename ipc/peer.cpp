@@ -149,7 +149,8 @@ void run_thread_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
 
 // Runs main on `a` against a child process (forked or spawned), watches and reaps it.
 void supervise_process(ChildProcess& child, Transport& a, const MainFn& main,
-                       std::chrono::milliseconds timeout) {
+                       std::chrono::milliseconds timeout,
+                       const std::function<void()>& also_on_peer_exit) {
   Heartbeat heartbeat;
   MainResult result;
   bool hung;
@@ -160,8 +161,12 @@ void supervise_process(ChildProcess& child, Transport& a, const MainFn& main,
                       [&] {
                         child.kill();
                         a.on_peer_exit();
+                        if (also_on_peer_exit) also_on_peer_exit();
                       },
-                      [&] { a.on_peer_exit(); });
+                      [&] {
+                        a.on_peer_exit();
+                        if (also_on_peer_exit) also_on_peer_exit();
+                      });
     result = run_main(main, a, heartbeat);
     hung = watchdog.hung();
   }
@@ -188,20 +193,22 @@ void supervise_process(ChildProcess& child, Transport& a, const MainFn& main,
 }
 
 void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
-                      std::chrono::milliseconds timeout) {
+                      std::chrono::milliseconds timeout,
+                      const std::function<void()>& also_on_peer_exit) {
   ChildProcess child = ChildProcess::fork([&] {
     ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
     peer(*ch.b);
   });
   ch.b.reset();
-  supervise_process(child, *ch.a, main, timeout);
+  supervise_process(child, *ch.a, main, timeout, also_on_peer_exit);
 }
 
 void run_spawn_pair(const SpawnOptions& spawn, const MainFn& main,
-                    std::chrono::milliseconds timeout, int peer_cpu) {
+                    std::chrono::milliseconds timeout, int peer_cpu,
+                    const std::function<void()>& also_on_peer_exit) {
   SpawnedPeer peer = start_spawned_peer(spawn, timeout);
   pin_process(peer.child.pid(), peer_cpu);
-  supervise_process(peer.child, *peer.end, main, timeout);
+  supervise_process(peer.child, *peer.end, main, timeout, also_on_peer_exit);
 }
 
 }  // namespace
@@ -245,9 +252,10 @@ void run_pair(Context context, Channel channel, const PeerFn& peer, const MainFn
   if (context == Context::kThread)
     run_thread_pair(channel, run_peer, main, options.timeout);
   else if (context == Context::kSpawn)
-    run_spawn_pair(options.spawn, main, options.timeout, placement.peer_cpu);
+    run_spawn_pair(options.spawn, main, options.timeout, placement.peer_cpu,
+                   options.on_peer_exit);
   else
-    run_process_pair(channel, run_peer, main, options.timeout);
+    run_process_pair(channel, run_peer, main, options.timeout, options.on_peer_exit);
 }
 
 }  // namespace ipc

@@ -65,6 +65,10 @@ struct PairOptions {
   // Where the two peers run (threads and forked processes alike). A placement that
   // cannot be had throws PinError before anything starts.
   Pin pin = Pin::kNone;
+  // Also called, from the watchdog, when a process peer exits or is killed as hung, after
+  // channel.a.on_peer_exit(): for other transports the peer serves (e.g. a server with a
+  // channel per client), which must learn of its death too. Must not throw.
+  std::function<void()> on_peer_exit = nullptr;
   // Test only: a fault for the peer's end (fault.hpp). When none, the armed test fault
   // applies, if any (never in a normal run).
   Fault fault{};

@@ -27,12 +27,46 @@ MEMCPY_SIZES = [64, 4096, 65536, 1048576]
 PERCENTILES = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 
 
+STREAM_SIZES = [64, 4096, 65536, 1048576]
+READERS = [1, 2, 4]
+FAMILIES = ["unix", "unix-abstract", "tcp"]
+SCENARIO_CONTEXTS = ["thread", "process"]  # throughput, dict, connection: no spawn
+
+
+def contexts_of(transport):
+    return ["thread"] if transport in THREAD_ONLY else SCENARIO_CONTEXTS
+
+
+def dict_names():
+    names = {"dict/local/thread/readers:1/real_time"}
+    names |= {f"dict/mutex/thread/readers:{n}/real_time" for n in READERS}
+    names |= {f"dict/shm/{c}/readers:{n}/real_time"
+              for c in SCENARIO_CONTEXTS for n in READERS}
+    for t in TRANSPORTS:
+        names |= {f"dict/manager-{t}/{c}/readers:{n}/real_time"
+                  for c in contexts_of(t) for n in READERS}
+    return names
+
+
+def connection_names():
+    names = set()
+    for f in FAMILIES:
+        for c in SCENARIO_CONTEXTS:
+            names |= {f"connection/{f}/{c}/size:{s}/real_time" for s in STREAM_SIZES}
+            names.add(f"connection-roundtrip/{f}/{c}/size:64/real_time")
+            names.add(f"connection-setup/{f}/{c}/real_time")
+    return names
+
+
 def expected_names():
     names = set()
     for t in TRANSPORTS:
         for ctx in ["thread"] if t in THREAD_ONLY else CONTEXTS:
             for size in SIZES:
                 names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
+        for ctx in contexts_of(t):
+            for size in STREAM_SIZES:
+                names.add(f"throughput/{t}/{ctx}/size:{size}/real_time")
     for ctx in ["thread", "process"]:
         for floor in FLOORS:
             names.add(floor.format(ctx=ctx) + "/real_time")
@@ -44,7 +78,8 @@ def expected_names():
     for ctx in ["process", "spawn"]:
         for mib in RSS_MIB:
             names.add(f"startup/{ctx}/rss:{mib}/real_time")
-    return names
+    names |= {f"throughput/memcpy/thread/size:{s}/real_time" for s in STREAM_SIZES}
+    return names | dict_names() | connection_names()
 
 
 def run(*args, timeout=240):
@@ -76,7 +111,8 @@ class QuickRunTest(unittest.TestCase):
             self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
             self.assertGreater(b["items_per_second"], 0, name)
             self.assertGreater(b["iterations"], 0, name)
-            if name.startswith("roundtrip/"):
+            if name.startswith(("roundtrip/", "throughput/", "connection/",
+                                "connection-roundtrip/")):
                 self.assertGreater(b["bytes_per_second"], 0, name)
             if name.startswith("startup/"):
                 for counter in STARTUP_COUNTERS:
@@ -90,8 +126,17 @@ class QuickRunTest(unittest.TestCase):
                 values = [b[k] for k in PERCENTILES]
                 self.assertGreater(values[0], 0, name)
                 self.assertEqual(values, sorted(values), name)
-            if name.startswith(("roundtrip/", "floor/")) and "memcpy" not in name:
+            if name.startswith(("roundtrip/", "floor/", "throughput/")) and \
+                    "memcpy" not in name:
                 self.assertGreater(b["cpu_ns_per_msg"], 0, name)
+
+    def test_dict_reports_lookups_per_reader(self):
+        for b in self.data["benchmarks"]:
+            if not b["name"].startswith("dict/"):
+                continue
+            readers = int(b["name"].split("readers:")[1].split("/")[0])
+            self.assertAlmostEqual(b["lookups_per_reader"] * readers, b["items_per_second"],
+                                   delta=b["items_per_second"] * 1e-6, msg=b["name"])
 
     def test_context_names_machine_and_build(self):
         ctx = self.data["context"]
@@ -146,7 +191,7 @@ class BadInputTest(unittest.TestCase):
 class PinTest(unittest.TestCase):
     def test_pin_is_in_the_context_and_spinners_are_skipped_on_one_cpu(self):
         proc = run("--quick", "--pin", "same", "--contexts=process",
-                   "--benchmark_filter=(shm-ring-spin|pipe)/process/size:64/|floor/cacheline",
+                   "--benchmark_filter=^roundtrip/(shm-ring-spin|pipe)/process/size:64/|^floor/cacheline",
                    "--benchmark_format=json")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         data = json.loads(proc.stdout)
@@ -170,6 +215,14 @@ class FilterTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
         self.assertEqual(names, ["roundtrip/pipe/process/size:16/real_time"])
+
+    def test_manager_kinds_follow_the_transport_selection(self):
+        proc = run("--quick", "--transports=uds", "--contexts=thread",
+                   "--benchmark_filter=^dict/manager", "--benchmark_format=json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = [b["name"] for b in json.loads(proc.stdout)["benchmarks"]]
+        self.assertEqual(names, [f"dict/manager-uds/thread/readers:{n}/real_time"
+                                 for n in READERS])
 
     def test_spawn_context_selection(self):
         proc = run("--quick", "--transports=fifo,shm-ring", "--contexts=spawn",
