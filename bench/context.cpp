@@ -7,9 +7,7 @@
 
 #include "bench/harness.hpp"
 
-#ifndef IPCBENCH_GIT_COMMIT
-#define IPCBENCH_GIT_COMMIT "unknown"
-#endif
+#include "git_commit.h"  // IPCBENCH_GIT_COMMIT, written at build time (cmake/git_commit.cmake)
 #ifndef IPCBENCH_BUILD_TYPE
 #define IPCBENCH_BUILD_TYPE "unknown"
 #endif
