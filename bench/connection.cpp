@@ -51,17 +51,6 @@ void BM_ConnectionStream(benchmark::State& state, conn::Family family, ipc::Cont
   });
 }
 
-// The server of a round trip: verify each request and echo it, until an empty message.
-void echo(ipc::Transport& t, std::size_t size) {
-  ipc::AlignedBuffer buf(size);
-  for (std::uint64_t seq = 0;; ++seq) {
-    std::size_t n = t.recv(buf.span());
-    if (n == 0) return;
-    ipc::verify_message(buf.span().first(n), size, seq);
-    t.send(buf.span().first(n));
-  }
-}
-
 void round_trip(ipc::Transport& t, ipc::Message& out, ipc::AlignedBuffer& in,
                 std::uint64_t seq) {
   out.stamp(seq);

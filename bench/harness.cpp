@@ -1,5 +1,8 @@
 #include "bench/harness.hpp"
 
+#include "ipc/buffer.hpp"
+#include "ipc/message.hpp"
+
 #include <cstdlib>
 #include <mutex>
 
@@ -75,6 +78,16 @@ void busy_wait_ns(std::int64_t ns) noexcept {
   if (ns <= 0) return;
   const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
   while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+void echo(ipc::Transport& t, std::size_t size) {
+  ipc::AlignedBuffer buf(size);
+  for (std::uint64_t seq = 0;; ++seq) {
+    std::size_t n = t.recv(buf.span());
+    if (n == 0) return;
+    ipc::verify_message(buf.span().first(n), size, seq);
+    t.send(buf.span().first(n));
   }
 }
 

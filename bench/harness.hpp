@@ -80,6 +80,10 @@ inline constexpr std::string_view kEchoEntry = "roundtrip-echo";
 // from which Google Benchmark picks the iteration count.
 inline constexpr int kWarmUpRoundTrips = 8;
 
+// The peer of a verified round trip: verify each message (ipc::verify_message, sequence
+// numbers from 0) and send it back unchanged, until an empty message says stop.
+void echo(ipc::Transport& t, std::size_t size);
+
 // Scenario registration, called from main() once the configuration is known.
 void register_roundtrip(const Config& config);
 void register_floor(const Config& config);

@@ -19,17 +19,6 @@ namespace {
 
 constexpr std::size_t kSizes[] = {16, 64, 256, 4096, 65536};
 
-// The peer: verify each message and send it back, until an empty message says stop.
-void echo(ipc::Transport& t, std::size_t size) {
-  ipc::AlignedBuffer buf(size);
-  for (std::uint64_t seq = 0;; ++seq) {
-    std::size_t n = t.recv(buf.span());
-    if (n == 0) return;
-    ipc::verify_message(buf.span().first(n), size, seq);
-    t.send(buf.span().first(n));
-  }
-}
-
 // The peer entry (also for a spawned peer): `arg` is the message size.
 void echo_entry(ipc::Transport& t, std::string_view arg) {
   std::size_t size = 0;
