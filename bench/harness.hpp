@@ -80,8 +80,9 @@ inline constexpr std::string_view kEchoEntry = "roundtrip-echo";
 // from which Google Benchmark picks the iteration count.
 inline constexpr int kWarmUpRoundTrips = 8;
 
-// The peer of a verified round trip: verify each message (ipc::verify_message, sequence
-// numbers from 0) and send it back unchanged, until an empty message says stop.
+// The peer of a verified round trip: send each message back unchanged and verify it
+// (ipc::verify_message, sequence numbers from 0) while the echo travels, until an empty
+// message says stop.
 void echo(ipc::Transport& t, std::size_t size);
 
 // Scenario registration, called from main() once the configuration is known.

@@ -44,17 +44,22 @@ void ping(benchmark::State& state, ipc::Transport& t, ipc::Heartbeat& heartbeat,
     ipc::verify_message(in.span().first(t.recv(in.span())), size, seq);
     heartbeat.beat();
   }
+  // Each echo is verified while the next message travels, off the critical path: the
+  // buffer keeps it until the next recv. `got` is the size of the echo not yet verified.
+  std::size_t got = 0;
+  const std::uint64_t first = seq;
   for (auto _ : state) {
     out.stamp(seq);
     busy_wait_ns(inject_ns);
     t.send(out.bytes());
     if constexpr (kRecord) latency.lap();  // while the message travels: see LatencyRecorder
-    std::size_t n = t.recv(in.span());
-    ipc::verify_message(in.span().first(n), size, seq);
+    if (seq != first) ipc::verify_message(in.span().first(got), size, seq - 1);
+    got = t.recv(in.span());
     ++seq;
     heartbeat.beat();
   }
   if constexpr (kRecord) latency.lap();  // the last round trip: n samples for n
+  if (seq != first) ipc::verify_message(in.span().first(got), size, seq - 1);
   t.send({});
 }
 

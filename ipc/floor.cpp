@@ -1,10 +1,8 @@
 #include "ipc/floor.hpp"
 
-#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
@@ -21,54 +19,28 @@
 namespace ipc {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // A sleeper re-checks `closed` and its deadline at least this often.
 constexpr auto kSleepSlice = std::chrono::milliseconds(100);
 
-void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 }  // namespace
 
-namespace detail {
-
-void baton_futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept {
-  timespec ts{0, static_cast<long>(std::chrono::nanoseconds(kSleepSlice).count())};
-  // Shared (not _PRIVATE): the word lives in a mapping shared across processes.
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, seen, &ts,
-            nullptr, 0);
-}
-
-void baton_futex_wake(std::atomic<std::uint32_t>& word) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT_MAX,
-            nullptr, nullptr, 0);
-}
-
-void baton_yield() noexcept { ::sched_yield(); }
-
-}  // namespace detail
-
-void BatonEnd::check(Clock::time_point deadline) const {
+void BatonEnd::check(LazyDeadline& deadline) const {
   if (line_->closed.load(std::memory_order_acquire) != 0)
     throw ClosedError("floor baton: channel closed");
-  if (Clock::now() >= deadline)
+  if (deadline.passed())
     throw TimeoutError("floor baton: no progress from the peer within " +
                        std::to_string(timeout_.count()) + " ms");
 }
 
 std::uint32_t BatonEnd::take_slow(std::atomic<std::uint32_t>& word) {
-  const auto deadline = Clock::now() + timeout_;
+  LazyDeadline deadline(timeout_);
   std::uint32_t value;
   if (mode_ == Mode::kSpin) {
     for (std::uint32_t i = 1; (value = word.load(std::memory_order_acquire)) == seen_; ++i) {
       cpu_relax();
       if (i % kYieldEvery == 0) {
         check(deadline);
-        detail::baton_yield();
+        ::sched_yield();
       }
     }
     return value;
@@ -82,7 +54,7 @@ std::uint32_t BatonEnd::take_slow(std::atomic<std::uint32_t>& word) {
       waiting.store(0, std::memory_order_relaxed);
       throw;
     }
-    detail::baton_futex_wait(word, seen_);
+    futex_wait(futex_word(word), seen_, deadline.left(kSleepSlice));
   }
   waiting.store(0, std::memory_order_relaxed);
   return value;
@@ -90,8 +62,8 @@ std::uint32_t BatonEnd::take_slow(std::atomic<std::uint32_t>& word) {
 
 void BatonEnd::shutdown() noexcept {
   line_->closed.store(1, std::memory_order_seq_cst);
-  detail::baton_futex_wake(line_->word[0]);
-  detail::baton_futex_wake(line_->word[1]);
+  futex_wake(futex_word(line_->word[0]));
+  futex_wake(futex_word(line_->word[1]));
 }
 
 Channel make_baton_channel(const Options& options, BatonEnd::Mode mode) {

@@ -12,14 +12,9 @@
 
 #include "ipc/transport.hpp"
 #include "ipc/unique_fd.hpp"
+#include "ipc/wait.hpp"
 
 namespace ipc {
-
-namespace detail {
-void baton_futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t seen) noexcept;
-void baton_futex_wake(std::atomic<std::uint32_t>& word) noexcept;
-void baton_yield() noexcept;
-}  // namespace detail
 
 // A baton passed back and forth through one cache line of shared memory: each end
 // writes its own word of the line and waits for the other's to change. A word carries
@@ -52,7 +47,7 @@ class BatonEnd final : public Transport {
     // Dekker with take(): either we see its waiting flag, or it sees our value.
     word.store(value, std::memory_order_seq_cst);
     if (line_->waiting[side_].load(std::memory_order_seq_cst) != 0)
-      detail::baton_futex_wake(word);
+      futex_wake(futex_word(word));
   }
 
   // Waits for the other side's baton; false if it said stop. Throws ClosedError after
@@ -72,7 +67,7 @@ class BatonEnd final : public Transport {
  private:
   static constexpr std::uint32_t kYieldEvery = 256;
   std::uint32_t take_slow(std::atomic<std::uint32_t>& word);
-  void check(std::chrono::steady_clock::time_point deadline) const;
+  void check(LazyDeadline& deadline) const;
 
   std::shared_ptr<void> keep_;  // the shared mapping
   Line* line_;
