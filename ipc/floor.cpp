@@ -24,10 +24,10 @@ constexpr auto kSleepSlice = std::chrono::milliseconds(100);
 
 }  // namespace
 
-void BatonEnd::check(LazyDeadline& deadline) const {
+void BatonEnd::check(LazyDeadline* deadline) const {
   if (line_->closed.load(std::memory_order_acquire) != 0)
     throw ClosedError("floor baton: channel closed");
-  if (deadline.passed())
+  if (deadline != nullptr && deadline->passed())
     throw TimeoutError("floor baton: no progress from the peer within " +
                        std::to_string(timeout_.count()) + " ms");
 }
@@ -39,7 +39,7 @@ std::uint32_t BatonEnd::take_slow(std::atomic<std::uint32_t>& word) {
     for (std::uint32_t i = 1; (value = word.load(std::memory_order_acquire)) == seen_; ++i) {
       cpu_relax();
       if (i % kYieldEvery == 0) {
-        check(deadline);
+        check(&deadline);
         ::sched_yield();
       }
     }
@@ -47,9 +47,11 @@ std::uint32_t BatonEnd::take_slow(std::atomic<std::uint32_t>& word) {
   }
   std::atomic<std::uint32_t>& waiting = line_->waiting[1 - side_];
   waiting.store(1, std::memory_order_seq_cst);
-  while ((value = word.load(std::memory_order_seq_cst)) == seen_) {
+  // The clock is read only after a sleep (see LazyDeadline).
+  for (bool slept = false; (value = word.load(std::memory_order_seq_cst)) == seen_;
+       slept = true) {
     try {
-      check(deadline);
+      check(slept ? &deadline : nullptr);
     } catch (...) {
       waiting.store(0, std::memory_order_relaxed);
       throw;

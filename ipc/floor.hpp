@@ -67,7 +67,8 @@ class BatonEnd final : public Transport {
  private:
   static constexpr std::uint32_t kYieldEvery = 256;
   std::uint32_t take_slow(std::atomic<std::uint32_t>& word);
-  void check(LazyDeadline& deadline) const;
+  // Throws if the channel is closed, or if `deadline` (when given) has passed.
+  void check(LazyDeadline* deadline) const;
 
   std::shared_ptr<void> keep_;  // the shared mapping
   Line* line_;

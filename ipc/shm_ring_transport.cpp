@@ -72,10 +72,9 @@ constexpr std::uint32_t payload_start(std::uint32_t header, bool aligned) noexce
 struct RingControl {
   // Written by the consumer: the position of the header it reads next.
   alignas(64) std::atomic<std::uint32_t> tail{0};
-  // Written by the producer only before it sleeps for space (a futex on `tail`): the
-  // consumer position it waits for, and 1 while it waits.
-  alignas(64) std::atomic<std::uint32_t> producer_needs{0};
-  std::atomic<std::uint32_t> producer_waiting{0};
+  // Written by the producer only before it sleeps for space (a futex on `tail`): 1 +
+  // the consumer position it waits for; 0 when awake.
+  alignas(64) std::atomic<std::uint32_t> producer_waiting{0};
   // Written by the consumer only before it sleeps for a chunk: 1 + the ring offset of
   // the header it sleeps on (a futex on the header's upper half); 0 when awake.
   alignas(64) std::atomic<std::uint32_t> consumer_waiting{0};
@@ -219,7 +218,7 @@ class RingTransport final : public Transport {
     } else {
       // Dekker with the consumer's sleep: either we see its flag, or it sees the header.
       out_.header(head_).store(word, std::memory_order_seq_cst);
-      if (out_.control->consumer_waiting.load(std::memory_order_seq_cst) != 0)
+      if (take_flag(out_.control->consumer_waiting, out_.offset(head_) + 1))
         futex_wake(out_.header_futex(head_));
     }
     head_ = next;
@@ -255,14 +254,13 @@ class RingTransport final : public Transport {
   void wait_for_space() {
     RingControl* c = out_.control;
     const std::uint32_t needed = head_ - out_.capacity / 2;
-    c->producer_needs.store(needed, std::memory_order_relaxed);
     tail_cache_ = wait_for(
         [&]() -> std::optional<std::uint32_t> {
           const std::uint32_t tail = c->tail.load(std::memory_order_acquire);
           if (static_cast<std::int32_t>(tail - needed) < 0) return std::nullopt;
           return tail;
         },
-        c->closed, c->producer_waiting, 1, futex_word(c->tail), nullptr);
+        c->closed, c->producer_waiting, needed + 1, futex_word(c->tail), nullptr);
   }
 
   // Publishes the consumer's position; wakes a producer sleeping for space.
@@ -273,8 +271,9 @@ class RingTransport final : public Transport {
       return;
     }
     c->tail.store(tail_, std::memory_order_seq_cst);
-    if (c->producer_waiting.load(std::memory_order_seq_cst) != 0 &&
-        static_cast<std::int32_t>(tail_ - c->producer_needs.load(std::memory_order_relaxed)) >= 0)
+    const std::uint32_t waiting = c->producer_waiting.load(std::memory_order_seq_cst);
+    if (waiting != 0 && static_cast<std::int32_t>(tail_ - (waiting - 1)) >= 0 &&
+        take_flag(c->producer_waiting, waiting))
       futex_wake(futex_word(c->tail));
   }
 
@@ -295,15 +294,18 @@ class RingTransport final : public Transport {
         if (touch != nullptr) __builtin_prefetch(touch);
         cpu_relax();
         if (i % kYieldEvery == 0) {
-          check(closed, deadline);
+          check(closed, &deadline);
           ::sched_yield();
         }
       }
     }
     // Dekker with the other side's store then look at `waiting`: either it sees our
     // flag, or the seq_cst load below sees its store (and then so does poll()).
-    waiting.store(flag, std::memory_order_seq_cst);
-    for (;;) {
+    // The clock is read only after a sleep: the other side's wake-up comes sooner than
+    // that, most of the time. The waker takes our flag down (take_flag) so that only
+    // one of its stores pays for a wake-up; we put it up again before each sleep.
+    for (bool slept = false;; slept = true) {
+      waiting.store(flag, std::memory_order_seq_cst);
       const std::uint32_t seen =
           std::atomic_ref<std::uint32_t>(*futex).load(std::memory_order_seq_cst);
       if (auto value = poll()) {
@@ -311,7 +313,7 @@ class RingTransport final : public Transport {
         return *value;
       }
       try {
-        check(closed, deadline);
+        check(closed, slept ? &deadline : nullptr);
       } catch (...) {
         waiting.store(0, std::memory_order_relaxed);
         throw;
@@ -320,10 +322,20 @@ class RingTransport final : public Transport {
     }
   }
 
-  void check(const std::atomic<std::uint32_t>& closed, LazyDeadline& deadline) const {
-    if (closed.load(std::memory_order_acquire) != 0)
+  // The waker's side of a sleeper's flag: true if it says `flag` (the wait this store
+  // ends), and then takes it down. A flag of a later wait stays up: taking it would lose
+  // that wait's wake-up. The plain load first keeps the line shared while nobody sleeps.
+  static bool take_flag(std::atomic<std::uint32_t>& waiting, std::uint32_t flag) noexcept {
+    return waiting.load(std::memory_order_seq_cst) == flag &&
+           waiting.compare_exchange_strong(flag, 0, std::memory_order_seq_cst);
+  }
+
+  // Throws if the channel is closed, or if `deadline` (when given) has passed.
+  void check(const std::atomic<std::uint32_t>& closed, LazyDeadline* deadline) const {
+    // seq_cst: Dekker with shutdown(), which stores `closed`, then looks for a sleeper.
+    if (closed.load(std::memory_order_seq_cst) != 0)
       throw ClosedError("shm-ring: channel closed");
-    if (deadline.passed())
+    if (deadline != nullptr && deadline->passed())
       throw TimeoutError("shm-ring: no progress from the peer within " +
                          std::to_string(timeout_.count()) + " ms");
   }

@@ -42,27 +42,29 @@ inline std::uint32_t* futex_word(std::atomic<std::uint32_t>& word) noexcept {
 
 // A wait's deadline, `timeout` after its first check rather than after the wait began:
 // a busy-polled message often arrives sooner than one read of the clock (~20-50 ns
-// here), so a spinner looks at the clock only when it yields, some microseconds in.
+// here), so a spinner looks at the clock only when it yields, some microseconds in, and
+// a sleeper only once it wakes (its first sleep is a whole slice).
 class LazyDeadline {
  public:
   using Clock = std::chrono::steady_clock;
 
   explicit LazyDeadline(std::chrono::milliseconds timeout) noexcept : timeout_(timeout) {}
 
-  bool passed() { return Clock::now() >= at(); }
-  // Time left, at most `slice`, never negative: how long a sleeper may sleep.
-  std::chrono::nanoseconds left(std::chrono::nanoseconds slice) {
-    const auto left = at() - Clock::now();
+  // Starts the clock at the first call.
+  bool passed() {
+    const auto now = Clock::now();
+    if (at_ == Clock::time_point{}) at_ = now + timeout_;
+    return now >= at_;
+  }
+  // How long a sleeper may sleep: `slice`, or less if the deadline is nearer.
+  std::chrono::nanoseconds left(std::chrono::nanoseconds slice) const {
+    if (at_ == Clock::time_point{}) return slice;
+    const auto left = at_ - Clock::now();
     if (left <= Clock::duration::zero()) return std::chrono::nanoseconds::zero();
     return std::min(std::chrono::duration_cast<std::chrono::nanoseconds>(left), slice);
   }
 
  private:
-  Clock::time_point at() {
-    if (at_ == Clock::time_point{}) at_ = Clock::now() + timeout_;
-    return at_;
-  }
-
   std::chrono::milliseconds timeout_;
   Clock::time_point at_{};
 };
