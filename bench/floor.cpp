@@ -1,6 +1,7 @@
 // floor/<kind>/<context>[/size:<bytes>]: what the machine allows at best, measured in the
 // same run as the transports so that theirs can be read as multiples of it.
 //   cacheline  a baton through one cache line of shared memory, busy-polled
+//   cacheline-msg  the same baton carrying 64 bytes each way (a slot of two lines per side)
 //   futex      the same baton, each side sleeping in futex(2) at once
 //   pipe-raw   one write(2) and one read(2) per message on two pipes, nothing else
 //   fifo-raw   the same on two named pipes (mkfifo) in a temporary directory
@@ -25,12 +26,15 @@ namespace {
 constexpr std::size_t kRawSize = 64;
 constexpr std::size_t kMemcpySizes[] = {64, 4096, 65536, 1048576};
 
-void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context context,
-              ipc::PairOptions pair) {
+// The baton ping-pong; with `payload`, each pass carries kRawSize bytes (the 64-byte
+// message floor), checked once at the end like the raw loops' echo.
+void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, bool payload,
+              ipc::Context context, ipc::PairOptions pair) {
+  static_assert(kRawSize == ipc::BatonEnd::kPayloadBytes);
   const bool spin = mode == ipc::BatonEnd::Mode::kSpin;
-  const std::string label =
-      std::string(spin ? "floor/cacheline/" : "floor/futex/") +
-      std::string(ipc::context_name(context));
+  const std::string label = std::string("floor/") +
+                            (payload ? "cacheline-msg/" : spin ? "cacheline/" : "futex/") +
+                            std::string(ipc::context_name(context));
   if (skip_busy_poll_on_one_cpu(state, label, spin, pair.pin)) return;
   guarded(state, label, [&] {
     ipc::Options options;
@@ -40,24 +44,43 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, ipc::Context co
     const bool record = latency_recording_enabled();
     ipc::run_pair(
         context, ipc::make_baton_channel(options, mode),
-        [](ipc::Transport& t) {
+        [payload](ipc::Transport& t) {
           auto& end = static_cast<ipc::BatonEnd&>(t);
-          while (end.take()) end.pass();
+          ipc::AlignedBuffer buf(kRawSize);
+          const auto bytes = buf.span().first<kRawSize>();
+          if (payload) {
+            while (end.take(bytes)) end.pass(bytes);
+          } else {
+            while (end.take()) end.pass();
+          }
         },
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
           auto& end = static_cast<ipc::BatonEnd&>(t);
-          for (int i = 0; i < kWarmUpRoundTrips; ++i) {
-            end.pass();
-            if (!end.take()) throw ipc::MessageError("the peer stopped early");
-          }
+          ipc::AlignedBuffer out(kRawSize), in(kRawSize);
+          ipc::fill_pattern(out.span(), kRawSize);
+          const auto send = out.span().first<kRawSize>();
+          const auto got = in.span().first<kRawSize>();
+          auto round_trip = [&](bool timed) {
+            if (payload)
+              end.pass(send);
+            else
+              end.pass();
+            if (timed && record) latency.lap();
+            if (!(payload ? end.take(got) : end.take()))
+              throw ipc::MessageError("the peer stopped early");
+          };
+          for (int i = 0; i < kWarmUpRoundTrips; ++i) round_trip(false);
           for (auto _ : state) {
-            end.pass();
-            if (record) latency.lap();
-            if (!end.take()) throw ipc::MessageError("the peer stopped early");
+            round_trip(true);
             heartbeat.beat();
           }
           if (record) latency.lap();  // the last round trip
-          end.pass(true);
+          if (payload) {
+            end.stop_payload();
+            ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
+          } else {
+            end.pass(true);
+          }
         },
         pair);
     cpu.report(state, state.iterations());
@@ -138,13 +161,16 @@ void register_floor(const Config& config) {
   const ipc::PairOptions pair = pair_options(config);
   for (ipc::Context c : config.contexts) {
     const std::string ctx(ipc::context_name(c));
+    const std::string size = "size:" + std::to_string(kRawSize);
     benchmark::RegisterBenchmark(join_name({"floor", "cacheline", ctx}).c_str(), BM_Baton,
-                                 ipc::BatonEnd::Mode::kSpin, c, pair)
+                                 ipc::BatonEnd::Mode::kSpin, false, c, pair)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(join_name({"floor", "cacheline-msg", ctx, size}).c_str(),
+                                 BM_Baton, ipc::BatonEnd::Mode::kSpin, true, c, pair)
         ->UseRealTime();
     benchmark::RegisterBenchmark(join_name({"floor", "futex", ctx}).c_str(), BM_Baton,
-                                 ipc::BatonEnd::Mode::kFutex, c, pair)
+                                 ipc::BatonEnd::Mode::kFutex, false, c, pair)
         ->UseRealTime();
-    const std::string size = "size:" + std::to_string(kRawSize);
     benchmark::RegisterBenchmark(join_name({"floor", "pipe-raw", ctx, size}).c_str(), BM_RawFd,
                                  ipc::make_raw_pipe_channel, "pipe-raw", c, pair)
         ->UseRealTime();

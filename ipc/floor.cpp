@@ -64,9 +64,13 @@ std::uint32_t BatonEnd::take_slow(std::atomic<std::uint32_t>& word) {
 
 void BatonEnd::shutdown() noexcept {
   line_->closed.store(1, std::memory_order_seq_cst);
-  futex_wake(futex_word(line_->word[0]));
-  futex_wake(futex_word(line_->word[1]));
+  for (int side : {0, 1}) {
+    futex_wake(futex_word(line_->word[side]));
+    futex_wake(futex_word(line_->slot[side].ready));
+  }
 }
+
+static_assert(sizeof(BatonEnd::Line) <= kPageSize);
 
 Channel make_baton_channel(const Options& options, BatonEnd::Mode mode) {
   auto segment = std::make_shared<ShmSegment>(ShmSegment::create(unique_shm_name(), kPageSize));

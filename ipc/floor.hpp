@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 
@@ -21,14 +22,29 @@ namespace ipc {
 // no bytes, only "your turn" or "stop". kSpin busy-polls (the cache-line ping-pong
 // floor) and yields every kYieldEvery polls, so that it still ends on one CPU; kFutex
 // sleeps in futex(2) at once and wakes the other side with FUTEX_WAKE.
+//
+// The baton can also carry a 64-byte payload (pass(data), take(data); an end uses one
+// form or the other throughout). Then each side has a slot of its own: a line with its
+// "ready" word and the next line with the bytes, written before the word. That is the
+// least a 64-byte message can cost: its bytes and a ready mark cannot share one 64-byte
+// line, so two lines move each way (floor/cacheline-msg). Of the layouts tried here
+// (the shared baton line plus a payload line per side, the ready word and 56 bytes in
+// one line), this one, the same slot reused every time, was the fastest.
 class BatonEnd final : public Transport {
  public:
   enum class Mode { kSpin, kFutex };
+  static constexpr std::size_t kPayloadBytes = 64;
 
   struct Line {
     alignas(64) std::atomic<std::uint32_t> word[2];
     std::atomic<std::uint32_t> waiting[2];
     alignas(64) std::atomic<std::uint32_t> closed;
+    // A 128-byte pair of lines (fetched together by the adjacent-line prefetcher) per
+    // side, never shared by the two sides.
+    struct alignas(128) Slot {
+      std::atomic<std::uint32_t> ready;
+      alignas(64) std::byte bytes[kPayloadBytes];
+    } slot[2];
   };
 
   BatonEnd(std::shared_ptr<void> keep, Line* line, int side, Mode mode,
@@ -36,29 +52,27 @@ class BatonEnd final : public Transport {
       : keep_(std::move(keep)), line_(line), side_(side), mode_(mode), timeout_(timeout) {}
 
   // Passes the baton (or, with stop, tells the other side to finish).
-  void pass(bool stop = false) noexcept {
-    sent_ += 2;
-    const std::uint32_t value = sent_ | (stop ? 1u : 0u);
-    std::atomic<std::uint32_t>& word = line_->word[side_];
-    if (mode_ == Mode::kSpin) {
-      word.store(value, std::memory_order_release);
-      return;
-    }
-    // Dekker with take(): either we see its waiting flag, or it sees our value.
-    word.store(value, std::memory_order_seq_cst);
-    if (line_->waiting[side_].load(std::memory_order_seq_cst) != 0)
-      futex_wake(futex_word(word));
-  }
+  void pass(bool stop = false) noexcept { signal(line_->word[side_], stop); }
 
   // Waits for the other side's baton; false if it said stop. Throws ClosedError after
   // shutdown() and TimeoutError after the timeout without a baton.
-  bool take() {
-    std::atomic<std::uint32_t>& word = line_->word[1 - side_];
-    std::uint32_t value = word.load(std::memory_order_acquire);
-    if (value == seen_) value = take_slow(word);
-    seen_ = value;
-    return (value & 1u) == 0;
+  bool take() { return wait(line_->word[1 - side_]); }
+
+  // The same with kPayloadBytes of payload: written before the ready word (its release
+  // store publishes them), read after it changed (its acquire load).
+  void pass(std::span<const std::byte, kPayloadBytes> data) noexcept {
+    Line::Slot& slot = line_->slot[side_];
+    std::memcpy(slot.bytes, data.data(), kPayloadBytes);
+    signal(slot.ready, false);
   }
+  bool take(std::span<std::byte, kPayloadBytes> data) {
+    Line::Slot& slot = line_->slot[1 - side_];
+    if (!wait(slot.ready)) return false;
+    std::memcpy(data.data(), slot.bytes, kPayloadBytes);
+    return true;
+  }
+  // Tells the other side of a payload-carrying baton to finish.
+  void stop_payload() noexcept { signal(line_->slot[side_].ready, true); }
 
   void send(std::span<const std::byte> message) override { pass(message.empty()); }
   std::size_t recv(std::span<std::byte>) override { return take() ? 1 : 0; }
@@ -66,6 +80,29 @@ class BatonEnd final : public Transport {
 
  private:
   static constexpr std::uint32_t kYieldEvery = 256;
+
+  // Stores the next value into our `word` (the low bit says stop); wakes a sleeper.
+  void signal(std::atomic<std::uint32_t>& word, bool stop) noexcept {
+    sent_ += 2;
+    const std::uint32_t value = sent_ | (stop ? 1u : 0u);
+    if (mode_ == Mode::kSpin) {
+      word.store(value, std::memory_order_release);
+      return;
+    }
+    // Dekker with wait(): either we see its waiting flag, or it sees our value.
+    word.store(value, std::memory_order_seq_cst);
+    if (line_->waiting[side_].load(std::memory_order_seq_cst) != 0)
+      futex_wake(futex_word(word));
+  }
+
+  // Waits for the other side's `word` to change; false if it said stop.
+  bool wait(std::atomic<std::uint32_t>& word) {
+    std::uint32_t value = word.load(std::memory_order_acquire);
+    if (value == seen_) value = take_slow(word);
+    seen_ = value;
+    return (value & 1u) == 0;
+  }
+
   std::uint32_t take_slow(std::atomic<std::uint32_t>& word);
   // Throws if the channel is closed, or if `deadline` (when given) has passed.
   void check(LazyDeadline* deadline) const;

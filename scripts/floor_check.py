@@ -10,9 +10,11 @@ run, median of the repetitions (5 by default, randomly interleaved):
                roundtrip/uds                <= 1.10 x floor/uds-raw
                roundtrip/fifo               <= 1.10 x floor/fifo-raw
 
-and, without a target, shm-ring (spin then futex), shm-ring-futex and shm-boost
-against the futex floor. Each row also shows the CPU both peers burned per
-round trip (cpu_ns_per_msg). Exit status: 0 if every target passes, 1 if one
+and, without a target: the 64-byte message floor (floor/cacheline-msg: the same
+baton carrying 64 bytes in a line of their own each way, the least any 64-byte
+message can cost) against the cache line, shm-ring-spin against it, shm-ring
+(spin then futex), shm-ring-futex and shm-boost against the futex floor. Each
+row also shows the CPU both peers burned per round trip (cpu_ns_per_msg). Exit status: 0 if every target passes, 1 if one
 is missed or could not be measured, 2 on bad input.
 
     scripts/floor_check.py                          # run build/ipcbench
@@ -61,6 +63,12 @@ TARGETS = [
            "floor/uds-raw/process/size:64", 1.10),
     Target("same", "roundtrip/fifo/process/size:64",
            "floor/fifo-raw/process/size:64", 1.10),
+    Target("cross", "floor/cacheline-msg/process/size:64",
+           "floor/cacheline/process", None,
+           "64 B need a second line each way"),
+    Target("cross", "roundtrip/shm-ring-spin/process/size:64",
+           "floor/cacheline-msg/process/size:64", None,
+           "against the 64-byte message floor"),
     Target("cross", "roundtrip/shm-ring/process/size:64",
            "floor/cacheline/process", None, "spin, then futex"),
     Target("cross", "roundtrip/shm-ring-futex/process/size:64",

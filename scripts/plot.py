@@ -1528,19 +1528,20 @@ def section_tail_latency(inp):
 
 def floor_multiples(ds, size):
     """Rows: each round trip of `size` as a multiple of the floors measured
-    in the same run and context (cache line, futex, its raw syscall loop)."""
-    floors = {(p.key.subject, p.key.context): p for p in ds.select("floor")
-              if p.metric == "latency"}
+    in the same run and context (cache line, the cache line carrying a
+    message of the same size, futex, its raw syscall loop)."""
+    floors = {(p.key.subject, p.key.context, p.key.param): p
+              for p in ds.select("floor") if p.metric == "latency"}
     rows = []
     for p in ds.select("roundtrip", param=size):
-        def times(kind):
-            f = floors.get((kind, p.key.context))
+        def times(kind, param=-1):  # -1: a floor without a size
+            f = floors.get((kind, p.key.context, param))
             return fmt_ratio(p.median / f.median) if f else "-"
         raw = RAW_FLOOR.get(p.key.subject)
         rows.append([p.key.subject, p.key.context,
                      fmt_value(p, p.metric), times("cacheline"),
-                     times("futex"), (times(raw) + f" ({raw})") if raw
-                     else "-"])
+                     times("cacheline-msg", size), times("futex"),
+                     (times(raw, size) + f" ({raw})") if raw else "-"])
     return rows
 
 
@@ -1557,9 +1558,12 @@ def section_floor_multiples(inp):
         f"the same run and context (CPU placement: `--pin={pin}`). Targets "
         "(scripts/floor_check.py): shm-ring-spin at most 1.5x the cache line "
         "with `--pin cross`; pipe, fifo and uds at most 1.10x their raw "
-        "syscall loop with `--pin same`.",
+        "syscall loop with `--pin same`. The message floor is the same "
+        "cache-line baton carrying the message's bytes in a line of their own "
+        "each way (floor/cacheline-msg): the least a message of that size "
+        "costs, since its bytes and a ready mark cannot share one line.",
         Table(["transport", "context", "round trip", "x cache line",
-               "x futex", "x raw loop"], rows,
+               "x message floor", "x futex", "x raw loop"], rows,
               "Ratios of medians over repetitions.")])
 
 

@@ -70,35 +70,52 @@ class FiguresTest(unittest.TestCase):
 
 class CompareTest(unittest.TestCase):
     def rows(self, runs):
-        return {(r.target.pin, r.target.transport): r
+        return {(r.target.pin, r.target.transport, r.target.floor): r
                 for r in floor_check.compare(runs)}
 
     def test_ratios_and_verdicts(self):
         rows = self.rows({"cross": floor_check.figures(load(CROSS)),
                           "same": floor_check.figures(load(SAME))})
-        spin = rows[("cross", "roundtrip/shm-ring-spin/process/size:64")]
+        spin = rows[("cross", "roundtrip/shm-ring-spin/process/size:64",
+                     "floor/cacheline/process")]
         self.assertAlmostEqual(spin.ratio, 1.2)
         self.assertAlmostEqual(spin.p50_ratio, 1.5)
         self.assertEqual(spin.verdict, "PASS")
-        pipe = rows[("same", "roundtrip/pipe/process/size:64")]
+        # The 64-byte message floor: against the cache line, and the ring
+        # against it; shown, no target.
+        msg = rows[("cross", "floor/cacheline-msg/process/size:64",
+                    "floor/cacheline/process")]
+        self.assertAlmostEqual(msg.ratio, 1.6)
+        self.assertEqual(msg.verdict, "INFO")
+        ring = rows[("cross", "roundtrip/shm-ring-spin/process/size:64",
+                     "floor/cacheline-msg/process/size:64")]
+        self.assertAlmostEqual(ring.ratio, 0.75)
+        self.assertEqual(ring.verdict, "INFO")
+        pipe = rows[("same", "roundtrip/pipe/process/size:64",
+                     "floor/pipe-raw/process/size:64")]
         self.assertAlmostEqual(pipe.ratio, 7000 / 6500)
         self.assertEqual(pipe.verdict, "PASS")
-        uds = rows[("same", "roundtrip/uds/process/size:64")]
+        uds = rows[("same", "roundtrip/uds/process/size:64",
+                    "floor/uds-raw/process/size:64")]
         self.assertAlmostEqual(uds.ratio, 1.2)
         self.assertEqual(uds.verdict, "MISS")
-        fifo = rows[("same", "roundtrip/fifo/process/size:64")]
+        fifo = rows[("same", "roundtrip/fifo/process/size:64",
+                     "floor/fifo-raw/process/size:64")]
         self.assertEqual(fifo.target.floor, "floor/fifo-raw/process/size:64")
         self.assertAlmostEqual(fifo.ratio, 7100 / 6600)
         self.assertEqual(fifo.verdict, "PASS")
-        boost = rows[("same", "roundtrip/shm-boost/process/size:64")]
+        boost = rows[("same", "roundtrip/shm-boost/process/size:64",
+                      "floor/futex/process")]
         self.assertEqual(boost.verdict, "INFO")
         self.assertFalse(boost.counts)
-        failed = rows[("same", "roundtrip/shm-ring-futex/process/size:64")]
+        failed = rows[("same", "roundtrip/shm-ring-futex/process/size:64",
+                       "floor/futex/process")]
         self.assertEqual(failed.verdict, "ERROR")
 
     def test_a_missing_pin_run_is_missing(self):
         rows = self.rows({"cross": floor_check.figures(load(CROSS))})
-        pipe = rows[("same", "roundtrip/pipe/process/size:64")]
+        pipe = rows[("same", "roundtrip/pipe/process/size:64",
+                     "floor/pipe-raw/process/size:64")]
         self.assertEqual(pipe.verdict, "MISSING")
         self.assertIn("--pin=same", pipe.why)
 
@@ -130,7 +147,8 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertEqual(proc.stderr, "")
         lines = proc.stdout.splitlines()
-        spin = [ln for ln in lines if ln.startswith("cross  shm-ring-spin ")]
+        spin = [ln for ln in lines
+                if ln.startswith("cross  shm-ring-spin   cacheline ")]
         self.assertEqual(len(spin), 1)
         self.assertIn("1.20x", spin[0])
         self.assertIn("1.50x", spin[0])
@@ -211,7 +229,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertNotIn("Traceback", proc.stderr)
         row = [ln for ln in proc.stdout.splitlines()
-               if ln.startswith("cross  shm-ring-spin ")][0]
+               if ln.startswith("cross  shm-ring-spin   cacheline ")][0]
         self.assertIn("MISSING", row)
 
 

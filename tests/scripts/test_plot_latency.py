@@ -31,6 +31,7 @@ def dataset():
                entry("roundtrip/pipe/process/size:64", 7000.0, **pct),
                entry("roundtrip/pipe/process/size:16", 6900.0),
                entry("floor/cacheline/process", 400.0),
+               entry("floor/cacheline-msg/process/size:64", 800.0),
                entry("floor/futex/process", 5000.0),
                entry("floor/pipe-raw/process/size:64", 6500.0)]}
     return plot.parse_results(doc, "test.json")
@@ -65,9 +66,15 @@ class FloorMultiplesTest(unittest.TestCase):
     def test_ratios_against_same_context_floors(self):
         rows = {r[0]: r for r in plot.floor_multiples(dataset(), 64)}
         self.assertEqual(rows["shm-ring-spin"][3], "2.50x")     # 1000/400
-        self.assertEqual(rows["shm-ring-spin"][5], "-")         # no raw loop
-        self.assertEqual(rows["pipe"][4], "1.40x")              # 7000/5000
-        self.assertEqual(rows["pipe"][5], "1.08x (pipe-raw)")   # 7000/6500
+        self.assertEqual(rows["shm-ring-spin"][4], "1.25x")     # 1000/800
+        self.assertEqual(rows["shm-ring-spin"][6], "-")         # no raw loop
+        self.assertEqual(rows["pipe"][5], "1.40x")              # 7000/5000
+        self.assertEqual(rows["pipe"][6], "1.08x (pipe-raw)")   # 7000/6500
+
+    def test_message_floor_only_for_its_own_size(self):
+        rows = {r[0]: r for r in plot.floor_multiples(dataset(), 16)}
+        self.assertEqual(rows["pipe"][3], "17.2x")              # 6900/400
+        self.assertEqual(rows["pipe"][4], "-")                  # 64 B floor
 
     def test_report_has_both_sections(self):
         with tempfile.TemporaryDirectory() as tmp:
