@@ -2,6 +2,7 @@
 // same run as the transports so that theirs can be read as multiples of it.
 //   cacheline  a baton through one cache line of shared memory, busy-polled
 //   cacheline-msg  the same baton carrying 64 bytes each way (a slot of two lines per side)
+//   cacheline-ring the same through 32 such slots in turn (a ring of slots, nothing else)
 //   futex      the same baton, each side sleeping in futex(2) at once
 //   pipe-raw   one write(2) and one read(2) per message on two pipes, nothing else
 //   fifo-raw   the same on two named pipes (mkfifo) in a temporary directory
@@ -26,15 +27,16 @@ namespace {
 constexpr std::size_t kRawSize = 64;
 constexpr std::size_t kMemcpySizes[] = {64, 4096, 65536, 1048576};
 
-// The baton ping-pong; with `payload`, each pass carries kRawSize bytes (the 64-byte
-// message floor), checked once at the end like the raw loops' echo.
-void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, bool payload,
+// The baton ping-pong, named `kind`; with `slots` > 0, each pass carries kRawSize bytes
+// through that many slots in turn (the 64-byte message floors), checked once at the end
+// like the raw loops' echo.
+void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, const char* kind, int slots,
               ipc::Context context, ipc::PairOptions pair) {
   static_assert(kRawSize == ipc::BatonEnd::kPayloadBytes);
   const bool spin = mode == ipc::BatonEnd::Mode::kSpin;
-  const std::string label = std::string("floor/") +
-                            (payload ? "cacheline-msg/" : spin ? "cacheline/" : "futex/") +
-                            std::string(ipc::context_name(context));
+  const bool payload = slots > 0;
+  const std::string label =
+      std::string("floor/") + kind + "/" + std::string(ipc::context_name(context));
   if (skip_busy_poll_on_one_cpu(state, label, spin, pair.pin)) return;
   guarded(state, label, [&] {
     ipc::Options options;
@@ -43,7 +45,7 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, bool payload,
     LatencyRecorder latency;
     const bool record = latency_recording_enabled();
     ipc::run_pair(
-        context, ipc::make_baton_channel(options, mode),
+        context, ipc::make_baton_channel(options, mode, payload ? slots : 1),
         [payload](ipc::Transport& t) {
           auto& end = static_cast<ipc::BatonEnd&>(t);
           ipc::AlignedBuffer buf(kRawSize);
@@ -163,13 +165,18 @@ void register_floor(const Config& config) {
     const std::string ctx(ipc::context_name(c));
     const std::string size = "size:" + std::to_string(kRawSize);
     benchmark::RegisterBenchmark(join_name({"floor", "cacheline", ctx}).c_str(), BM_Baton,
-                                 ipc::BatonEnd::Mode::kSpin, false, c, pair)
+                                 ipc::BatonEnd::Mode::kSpin, "cacheline", 0, c, pair)
         ->UseRealTime();
     benchmark::RegisterBenchmark(join_name({"floor", "cacheline-msg", ctx, size}).c_str(),
-                                 BM_Baton, ipc::BatonEnd::Mode::kSpin, true, c, pair)
+                                 BM_Baton, ipc::BatonEnd::Mode::kSpin, "cacheline-msg", 1, c,
+                                 pair)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(join_name({"floor", "cacheline-ring", ctx, size}).c_str(),
+                                 BM_Baton, ipc::BatonEnd::Mode::kSpin, "cacheline-ring",
+                                 ipc::BatonEnd::kRingSlots, c, pair)
         ->UseRealTime();
     benchmark::RegisterBenchmark(join_name({"floor", "futex", ctx}).c_str(), BM_Baton,
-                                 ipc::BatonEnd::Mode::kFutex, false, c, pair)
+                                 ipc::BatonEnd::Mode::kFutex, "futex", 0, c, pair)
         ->UseRealTime();
     benchmark::RegisterBenchmark(join_name({"floor", "pipe-raw", ctx, size}).c_str(), BM_RawFd,
                                  ipc::make_raw_pipe_channel, "pipe-raw", c, pair)

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ipc/buffer.hpp"
+#include "ipc/check.hpp"
 #include "ipc/error.hpp"
 #include "ipc/fifo_transport.hpp"
 #include "ipc/names.hpp"
@@ -66,19 +67,19 @@ void BatonEnd::shutdown() noexcept {
   line_->closed.store(1, std::memory_order_seq_cst);
   for (int side : {0, 1}) {
     futex_wake(futex_word(line_->word[side]));
-    futex_wake(futex_word(line_->slot[side].ready));
+    for (int i = 0; i < slots_; ++i) futex_wake(futex_word(line_->slot[side][i].ready));
   }
 }
 
-static_assert(sizeof(BatonEnd::Line) <= kPageSize);
-
-Channel make_baton_channel(const Options& options, BatonEnd::Mode mode) {
-  auto segment = std::make_shared<ShmSegment>(ShmSegment::create(unique_shm_name(), kPageSize));
+Channel make_baton_channel(const Options& options, BatonEnd::Mode mode, int slots) {
+  IPC_CHECK(slots >= 1 && slots <= BatonEnd::kRingSlots, "baton: bad slot count");
+  const std::size_t size = (sizeof(BatonEnd::Line) + kPageSize - 1) / kPageSize * kPageSize;
+  auto segment = std::make_shared<ShmSegment>(ShmSegment::create(unique_shm_name(), size));
   segment->unlink();  // forked peers inherit the mapping
   auto* line = new (segment->data()) BatonEnd::Line{};
   std::shared_ptr<void> keep = segment;
-  return {std::make_unique<BatonEnd>(keep, line, 0, mode, options.timeout),
-          std::make_unique<BatonEnd>(keep, line, 1, mode, options.timeout)};
+  return {std::make_unique<BatonEnd>(keep, line, 0, mode, slots, options.timeout),
+          std::make_unique<BatonEnd>(keep, line, 1, mode, slots, options.timeout)};
 }
 
 RawFdEnd::RawFdEnd(UniqueFd read_fd, UniqueFd write_fd, bool socket, const char* what)

@@ -24,32 +24,39 @@ namespace ipc {
 // sleeps in futex(2) at once and wakes the other side with FUTEX_WAKE.
 //
 // The baton can also carry a 64-byte payload (pass(data), take(data); an end uses one
-// form or the other throughout). Then each side has a slot of its own: a line with its
-// "ready" word and the next line with the bytes, written before the word. That is the
-// least a 64-byte message can cost: its bytes and a ready mark cannot share one 64-byte
-// line, so two lines move each way (floor/cacheline-msg). Of the layouts tried here
-// (the shared baton line plus a payload line per side, the ready word and 56 bytes in
-// one line), this one, the same slot reused every time, was the fastest.
+// form or the other throughout). Then each side has slots of its own, each a line with
+// its "ready" word and the next line with the bytes, written before the word.
+//  - One slot, reused every time (floor/cacheline-msg): the least a 64-byte message can
+//    cost, since its bytes and a ready mark cannot share one 64-byte line, so two lines
+//    move each way. Of the layouts tried here (the shared baton line plus a payload
+//    line per side, the ready word and 56 bytes in one line), this was the fastest.
+//  - kRingSlots slots in turn (floor/cacheline-ring): a ring of slots, as any queue
+//    of messages has, with nothing else of a real one (no framing, no checks, no
+//    flow control: ping-pong only). Fresh lines every message cost more than the same
+//    ones again.
 class BatonEnd final : public Transport {
  public:
   enum class Mode { kSpin, kFutex };
   static constexpr std::size_t kPayloadBytes = 64;
+  static constexpr int kRingSlots = 32;  // 4 KiB of slots per side
 
   struct Line {
     alignas(64) std::atomic<std::uint32_t> word[2];
     std::atomic<std::uint32_t> waiting[2];
     alignas(64) std::atomic<std::uint32_t> closed;
     // A 128-byte pair of lines (fetched together by the adjacent-line prefetcher) per
-    // side, never shared by the two sides.
+    // slot, never shared by the two sides.
     struct alignas(128) Slot {
       std::atomic<std::uint32_t> ready;
       alignas(64) std::byte bytes[kPayloadBytes];
-    } slot[2];
+    } slot[2][kRingSlots];
   };
 
-  BatonEnd(std::shared_ptr<void> keep, Line* line, int side, Mode mode,
+  // `slots`: how many of the payload slots a side uses in turn (1 to kRingSlots).
+  BatonEnd(std::shared_ptr<void> keep, Line* line, int side, Mode mode, int slots,
            std::chrono::milliseconds timeout) noexcept
-      : keep_(std::move(keep)), line_(line), side_(side), mode_(mode), timeout_(timeout) {}
+      : keep_(std::move(keep)), line_(line), side_(side), mode_(mode), slots_(slots),
+        timeout_(timeout) {}
 
   // Passes the baton (or, with stop, tells the other side to finish).
   void pass(bool stop = false) noexcept { signal(line_->word[side_], stop); }
@@ -61,18 +68,21 @@ class BatonEnd final : public Transport {
   // The same with kPayloadBytes of payload: written before the ready word (its release
   // store publishes them), read after it changed (its acquire load).
   void pass(std::span<const std::byte, kPayloadBytes> data) noexcept {
-    Line::Slot& slot = line_->slot[side_];
+    Line::Slot& slot = next_out();
     std::memcpy(slot.bytes, data.data(), kPayloadBytes);
     signal(slot.ready, false);
   }
   bool take(std::span<std::byte, kPayloadBytes> data) {
-    Line::Slot& slot = line_->slot[1 - side_];
+    // Message m goes to slot m % slots_, whose word last said message m - slots_.
+    const std::uint32_t m = taken_++;
+    Line::Slot& slot = line_->slot[1 - side_][m % static_cast<std::uint32_t>(slots_)];
+    seen_ = m >= static_cast<std::uint32_t>(slots_) ? 2 * (m - slots_ + 1) : 0;
     if (!wait(slot.ready)) return false;
     std::memcpy(data.data(), slot.bytes, kPayloadBytes);
     return true;
   }
   // Tells the other side of a payload-carrying baton to finish.
-  void stop_payload() noexcept { signal(line_->slot[side_].ready, true); }
+  void stop_payload() noexcept { signal(next_out().ready, true); }
 
   void send(std::span<const std::byte> message) override { pass(message.empty()); }
   std::size_t recv(std::span<std::byte>) override { return take() ? 1 : 0; }
@@ -103,6 +113,11 @@ class BatonEnd final : public Transport {
     return (value & 1u) == 0;
   }
 
+  // The slot our next payload goes to.
+  Line::Slot& next_out() noexcept {
+    return line_->slot[side_][(sent_ / 2) % static_cast<std::uint32_t>(slots_)];
+  }
+
   std::uint32_t take_slow(std::atomic<std::uint32_t>& word);
   // Throws if the channel is closed, or if `deadline` (when given) has passed.
   void check(LazyDeadline* deadline) const;
@@ -111,14 +126,16 @@ class BatonEnd final : public Transport {
   Line* line_;
   int side_;
   Mode mode_;
+  int slots_;
   std::chrono::milliseconds timeout_;
   std::uint32_t sent_ = 0;
   std::uint32_t seen_ = 0;
+  std::uint32_t taken_ = 0;  // payloads taken
 };
 
 // Both ends of a baton channel on a fresh shared mapping (inherited across fork).
-// channel.a and channel.b are BatonEnds.
-Channel make_baton_channel(const Options& options, BatonEnd::Mode mode);
+// channel.a and channel.b are BatonEnds; `slots` as in BatonEnd's constructor.
+Channel make_baton_channel(const Options& options, BatonEnd::Mode mode, int slots = 1);
 
 // A raw byte stream: one write(2) per send and one read(2) per recv, nothing else: no
 // length prefix, no loop over short transfers, no buffering. A ping-pong of small

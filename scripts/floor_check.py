@@ -10,11 +10,14 @@ run, median of the repetitions (5 by default, randomly interleaved):
                roundtrip/uds                <= 1.10 x floor/uds-raw
                roundtrip/fifo               <= 1.10 x floor/fifo-raw
 
-and, without a target: the 64-byte message floor (floor/cacheline-msg: the same
-baton carrying 64 bytes in a line of their own each way, the least any 64-byte
-message can cost) against the cache line, shm-ring-spin against it, shm-ring
-(spin then futex), shm-ring-futex and shm-boost against the futex floor. Each
-row also shows the CPU both peers burned per round trip (cpu_ns_per_msg). Exit status: 0 if every target passes, 1 if one
+and, without a target, what lies between the cache line and the ring: the
+64-byte message floor (floor/cacheline-msg: the baton carrying 64 bytes in a
+fixed slot of two lines per side, the least any 64-byte message can cost) and
+the ring-of-slots floor (floor/cacheline-ring: the same through 32 slots in
+turn, fresh lines every message, nothing else) against the cache line, and
+shm-ring-spin against the ring of slots; then shm-ring (spin then futex),
+shm-ring-futex and shm-boost against the futex floor. Each row also shows the
+CPU both peers burned per round trip (cpu_ns_per_msg). Exit status: 0 if every target passes, 1 if one
 is missed or could not be measured, 2 on bad input.
 
     scripts/floor_check.py                          # run build/ipcbench
@@ -66,9 +69,12 @@ TARGETS = [
     Target("cross", "floor/cacheline-msg/process/size:64",
            "floor/cacheline/process", None,
            "64 B need a second line each way"),
+    Target("cross", "floor/cacheline-ring/process/size:64",
+           "floor/cacheline/process", None,
+           "and fresh lines every message"),
     Target("cross", "roundtrip/shm-ring-spin/process/size:64",
-           "floor/cacheline-msg/process/size:64", None,
-           "against the 64-byte message floor"),
+           "floor/cacheline-ring/process/size:64", None,
+           "against the ring-of-slots floor"),
     Target("cross", "roundtrip/shm-ring/process/size:64",
            "floor/cacheline/process", None, "spin, then futex"),
     Target("cross", "roundtrip/shm-ring-futex/process/size:64",
@@ -252,7 +258,7 @@ def short(name):
 
 def render(rows, loads):
     """The report: one line per row, then the load averages of the runs."""
-    header = (f"{'pin':<6} {'transport':<15} {'floor':<10} {'transport':>10} "
+    header = (f"{'pin':<6} {'transport':<15} {'floor':<14} {'transport':>10} "
               f"{'floor':>10} {'ratio':>7} {'target':>7} {'result':<7} "
               f"{'p50 ratio':>9} {'cpu/rt':>10} {'floor cpu':>10}  note")
     lines = ["64 B round trips between processes, median of the repetitions "
@@ -271,7 +277,7 @@ def render(rows, loads):
         fl_cpu = r.floor.cpu_ns if r.floor else None
         note = r.why or t.note
         lines.append(
-            f"{t.pin:<6} {short(t.transport):<15} {short(t.floor):<10} "
+            f"{t.pin:<6} {short(t.transport):<15} {short(t.floor):<14} "
             f"{_ns(tr_ns):>10} {_ns(fl_ns):>10} {ratio:>7} {limit:>7} "
             f"{r.verdict:<7} {p50:>9} {_ns(tr_cpu):>10} {_ns(fl_cpu):>10}  "
             f"{note}".rstrip())

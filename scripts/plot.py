@@ -109,7 +109,8 @@ COLOURS = {
     "local": "#7f7f7f", "mutex": "#8c564b", "shm": "#ff7f0e",
     "manager-uds": "#2ca02c", "manager-tcp": "#d62728",
     "manager-pipe": "#1f77b4",
-    "cacheline": "#ff7f0e", "cacheline-msg": "#ffbb78", "futex": "#8c564b",
+    "cacheline": "#ff7f0e", "cacheline-msg": "#ffbb78",
+    "cacheline-ring": "#e6550d", "futex": "#8c564b",
     "pipe-raw": "#1f77b4", "uds-raw": "#2ca02c", "fifo-raw": "#17becf",
 }
 FALLBACK_COLOURS = ("#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
@@ -120,8 +121,8 @@ MARKERS = {"pipe": "o", "fifo": "v", "uds": "s", "uds-seqpacket": "D",
 ORDER = ("pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost",
          "shm-ring", "shm-ring-spin", "shm-ring-futex", "queue",
          "unix", "unix-abstract", "local", "mutex", "shm", "manager-pipe",
-         "manager-uds", "manager-tcp", "cacheline", "cacheline-msg", "futex",
-         "pipe-raw", "fifo-raw", "uds-raw", "memcpy")
+         "manager-uds", "manager-tcp", "cacheline", "cacheline-msg",
+         "cacheline-ring", "futex", "pipe-raw", "fifo-raw", "uds-raw", "memcpy")
 CONTEXT_ORDER = ("thread", "process", "spawn")
 # Bars: the colour says the transport, the fill says the context.
 CONTEXT_BAR = {"thread": {"alpha": 0.5, "hatch": ""},

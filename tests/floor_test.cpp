@@ -67,32 +67,35 @@ TEST_P(BatonTest, PassesBackAndForthThenStops) {
   }
 }
 
-TEST_P(BatonTest, CarriesAPayloadEachWay) {
+TEST_P(BatonTest, CarriesAPayloadEachWayThroughOneSlotOrARing) {
   constexpr int kMessages = 2'000;
-  run_pair(
-      GetParam().context, make_baton_channel(options(), GetParam().mode),
-      [](Transport& t) {
-        auto& end = static_cast<BatonEnd&>(t);
-        std::array<std::byte, BatonEnd::kPayloadBytes> buf;
-        for (int i = 0; end.take(buf); ++i) {
-          check_pattern(buf, i);
-          fill_pattern(buf, i + kMessages);  // a different reply
-          end.pass(buf);
-        }
-      },
-      [](Transport& t, Heartbeat& h) {
-        auto& end = static_cast<BatonEnd&>(t);
-        std::array<std::byte, BatonEnd::kPayloadBytes> out, in;
-        for (int i = 0; i < kMessages; ++i) {
-          fill_pattern(out, i);
-          end.pass(out);
-          ASSERT_TRUE(end.take(in));
-          check_pattern(in, i + kMessages);
-          h.beat();
-        }
-        end.stop_payload();
-      },
-      {.timeout = kTimeout});
+  for (int slots : {1, BatonEnd::kRingSlots}) {
+    SCOPED_TRACE("slots: " + std::to_string(slots));
+    run_pair(
+        GetParam().context, make_baton_channel(options(), GetParam().mode, slots),
+        [](Transport& t) {
+          auto& end = static_cast<BatonEnd&>(t);
+          std::array<std::byte, BatonEnd::kPayloadBytes> buf;
+          for (int i = 0; end.take(buf); ++i) {
+            check_pattern(buf, i);
+            fill_pattern(buf, i + kMessages);  // a different reply
+            end.pass(buf);
+          }
+        },
+        [](Transport& t, Heartbeat& h) {
+          auto& end = static_cast<BatonEnd&>(t);
+          std::array<std::byte, BatonEnd::kPayloadBytes> out, in;
+          for (int i = 0; i < kMessages; ++i) {
+            fill_pattern(out, i);
+            end.pass(out);
+            ASSERT_TRUE(end.take(in));
+            check_pattern(in, i + kMessages);
+            h.beat();
+          }
+          end.stop_payload();
+        },
+        {.timeout = kTimeout});
+  }
 }
 
 TEST_P(BatonTest, TheTransportInterfaceCarriesTheSameSignals) {

@@ -21,8 +21,8 @@ CONTEXTS = ["thread", "process", "spawn"]
 STARTUP_TRANSPORTS = ["pipe", "fifo", "uds", "tcp", "shm-ring"]
 STARTUP_COUNTERS = ["start_us", "first_message_us", "teardown_us"]
 RSS_MIB = [1, 64, 512]
-FLOORS = ["floor/cacheline/{ctx}", "floor/cacheline-msg/{ctx}/size:64", "floor/futex/{ctx}",
-          "floor/pipe-raw/{ctx}/size:64",
+FLOORS = ["floor/cacheline/{ctx}", "floor/cacheline-msg/{ctx}/size:64",
+          "floor/cacheline-ring/{ctx}/size:64", "floor/futex/{ctx}", "floor/pipe-raw/{ctx}/size:64",
           "floor/fifo-raw/{ctx}/size:64", "floor/uds-raw/{ctx}/size:64"]
 MEMCPY_SIZES = [64, 4096, 65536, 1048576]
 PERCENTILES = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
@@ -200,7 +200,8 @@ class PinTest(unittest.TestCase):
         by_name = {b["name"]: b for b in data["benchmarks"]}
         spinners = ["roundtrip/shm-ring-spin/process/size:64/real_time",
                     "floor/cacheline/process/real_time",
-                    "floor/cacheline-msg/process/size:64/real_time"]
+                    "floor/cacheline-msg/process/size:64/real_time",
+                    "floor/cacheline-ring/process/size:64/real_time"]
         self.assertEqual(set(by_name), {"roundtrip/pipe/process/size:64/real_time", *spinners})
         self.assertFalse(by_name["roundtrip/pipe/process/size:64/real_time"]
                          .get("error_occurred"))

@@ -87,9 +87,12 @@ class CompareTest(unittest.TestCase):
                     "floor/cacheline/process")]
         self.assertAlmostEqual(msg.ratio, 1.6)
         self.assertEqual(msg.verdict, "INFO")
+        slots = rows[("cross", "floor/cacheline-ring/process/size:64",
+                      "floor/cacheline/process")]
+        self.assertAlmostEqual(slots.ratio, 2.4)
         ring = rows[("cross", "roundtrip/shm-ring-spin/process/size:64",
-                     "floor/cacheline-msg/process/size:64")]
-        self.assertAlmostEqual(ring.ratio, 0.75)
+                     "floor/cacheline-ring/process/size:64")]
+        self.assertAlmostEqual(ring.ratio, 0.5)
         self.assertEqual(ring.verdict, "INFO")
         pipe = rows[("same", "roundtrip/pipe/process/size:64",
                      "floor/pipe-raw/process/size:64")]
@@ -148,7 +151,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(proc.stderr, "")
         lines = proc.stdout.splitlines()
         spin = [ln for ln in lines
-                if ln.startswith("cross  shm-ring-spin   cacheline ")]
+                if ln.startswith("cross  shm-ring-spin   cacheline      ")]
         self.assertEqual(len(spin), 1)
         self.assertIn("1.20x", spin[0])
         self.assertIn("1.50x", spin[0])
@@ -229,7 +232,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertNotIn("Traceback", proc.stderr)
         row = [ln for ln in proc.stdout.splitlines()
-               if ln.startswith("cross  shm-ring-spin   cacheline ")][0]
+               if ln.startswith("cross  shm-ring-spin   cacheline      ")][0]
         self.assertIn("MISSING", row)
 
 
