@@ -27,17 +27,15 @@ namespace {
 constexpr std::size_t kRawSize = 64;
 constexpr std::size_t kMemcpySizes[] = {64, 4096, 65536, 1048576};
 
-// The baton ping-pong, named `kind`; with `slots` > 0, each pass carries kRawSize bytes
-// through that many slots in turn (the 64-byte message floors), checked once at the end
-// like the raw loops' echo.
-void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, const char* kind, int slots,
-              ipc::Context context, ipc::PairOptions pair) {
-  static_assert(kRawSize == ipc::BatonEnd::kPayloadBytes);
-  const bool spin = mode == ipc::BatonEnd::Mode::kSpin;
-  const bool payload = slots > 0;
-  const std::string label =
-      std::string("floor/") + kind + "/" + std::string(ipc::context_name(context));
-  if (skip_busy_poll_on_one_cpu(state, label, spin, pair.pin)) return;
+// One floor ping-pong on the channel `make` opens: `peer` echoes on the other end; the
+// main side makes the warm-up round trips, then one timed round trip per iteration
+// (send(t), a latency lap while the message travels, receive(t), which throws on
+// anything wrong), then finish(t). Reports the CPU per round trip, the percentiles and
+// the items.
+template <typename Make, typename Send, typename Receive, typename Finish>
+void floor_ping_pong(benchmark::State& state, const std::string& label, ipc::Context context,
+                     ipc::PairOptions pair, Make make, const ipc::PeerFn& peer, Send send,
+                     Receive receive, Finish finish) {
   guarded(state, label, [&] {
     ipc::Options options;
     options.timeout = 2 * pair.timeout;
@@ -45,44 +43,20 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, const char* kin
     LatencyRecorder latency;
     const bool record = latency_recording_enabled();
     ipc::run_pair(
-        context, ipc::make_baton_channel(options, mode, payload ? slots : 1),
-        [payload](ipc::Transport& t) {
-          auto& end = static_cast<ipc::BatonEnd&>(t);
-          ipc::AlignedBuffer buf(kRawSize);
-          const auto bytes = buf.span().first<kRawSize>();
-          if (payload) {
-            while (end.take(bytes)) end.pass(bytes);
-          } else {
-            while (end.take()) end.pass();
-          }
-        },
+        context, make(options), peer,
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
-          auto& end = static_cast<ipc::BatonEnd&>(t);
-          ipc::AlignedBuffer out(kRawSize), in(kRawSize);
-          ipc::fill_pattern(out.span(), kRawSize);
-          const auto send = out.span().first<kRawSize>();
-          const auto got = in.span().first<kRawSize>();
-          auto round_trip = [&](bool timed) {
-            if (payload)
-              end.pass(send);
-            else
-              end.pass();
-            if (timed && record) latency.lap();
-            if (!(payload ? end.take(got) : end.take()))
-              throw ipc::MessageError("the peer stopped early");
-          };
-          for (int i = 0; i < kWarmUpRoundTrips; ++i) round_trip(false);
+          for (int i = 0; i < kWarmUpRoundTrips; ++i) {
+            send(t);
+            receive(t);
+          }
           for (auto _ : state) {
-            round_trip(true);
+            send(t);
+            if (record) latency.lap();
+            receive(t);
             heartbeat.beat();
           }
           if (record) latency.lap();  // the last round trip
-          if (payload) {
-            end.stop_payload();
-            ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
-          } else {
-            end.pass(true);
-          }
+          finish(t);
         },
         pair);
     cpu.report(state, state.iterations());
@@ -91,55 +65,83 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, const char* kin
   });
 }
 
+std::string floor_label(const char* kind, ipc::Context context) {
+  return std::string("floor/") + kind + "/" + std::string(ipc::context_name(context));
+}
+
+// The baton ping-pong, named `kind`; with `slots` > 0, each pass carries kRawSize bytes
+// through that many slots in turn (the 64-byte message floors), checked once at the end
+// like the raw loops' echo.
+void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, const char* kind, int slots,
+              ipc::Context context, ipc::PairOptions pair) {
+  static_assert(kRawSize == ipc::BatonEnd::kPayloadBytes);
+  const bool payload = slots > 0;
+  const std::string label = floor_label(kind, context);
+  if (skip_busy_poll_on_one_cpu(state, label, mode == ipc::BatonEnd::Mode::kSpin, pair.pin))
+    return;
+  ipc::AlignedBuffer out(kRawSize), in(kRawSize);
+  ipc::fill_pattern(out.span(), kRawSize);
+  auto end = [](ipc::Transport& t) -> ipc::BatonEnd& { return static_cast<ipc::BatonEnd&>(t); };
+  floor_ping_pong(
+      state, label, context, pair,
+      [&](const ipc::Options& options) {
+        return ipc::make_baton_channel(options, mode, payload ? slots : 1);
+      },
+      [payload, end](ipc::Transport& t) {
+        ipc::AlignedBuffer buf(kRawSize);
+        const auto bytes = buf.span().first<kRawSize>();
+        if (payload) {
+          while (end(t).take(bytes)) end(t).pass(bytes);
+        } else {
+          while (end(t).take()) end(t).pass();
+        }
+      },
+      [&](ipc::Transport& t) {
+        if (payload)
+          end(t).pass(out.span().first<kRawSize>());
+        else
+          end(t).pass();
+      },
+      [&](ipc::Transport& t) {
+        if (!(payload ? end(t).take(in.span().first<kRawSize>()) : end(t).take()))
+          throw ipc::MessageError("the peer stopped early");
+      },
+      [&](ipc::Transport& t) {
+        if (!payload) return end(t).pass(true);
+        end(t).stop_payload();
+        ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
+      });
+}
+
 void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kind,
               ipc::Context context, ipc::PairOptions pair) {
-  const std::string label =
-      std::string("floor/") + kind + "/" + std::string(ipc::context_name(context));
-  guarded(state, label, [&] {
-    ipc::Options options;
-    options.timeout = 2 * pair.timeout;
-    CpuMeter cpu;
-    LatencyRecorder latency;
-    const bool record = latency_recording_enabled();
-    ipc::run_pair(
-        context, make(options),
-        [](ipc::Transport& t) {
-          auto& end = static_cast<ipc::RawFdEnd&>(t);
-          ipc::AlignedBuffer buf(kRawSize);
-          for (;;) {
-            std::size_t n = end.read_once(buf.span());
-            if (n == 0) return;
-            if (end.write_once(buf.span().first(n)) != n)
-              throw ipc::MessageError("short write");
-          }
-        },
-        [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
-          auto& end = static_cast<ipc::RawFdEnd&>(t);
-          ipc::AlignedBuffer out(kRawSize), in(kRawSize);
-          ipc::fill_pattern(out.span(), kRawSize);
-          for (int i = 0; i < kWarmUpRoundTrips; ++i) {
-            if (end.write_once(out.span()) != kRawSize ||
-                end.read_once(in.span()) != kRawSize)
-              throw ipc::MessageError("short write or read in the warm-up");
-          }
-          for (auto _ : state) {
-            if (end.write_once(out.span()) != kRawSize) throw ipc::MessageError("short write");
-            if (record) latency.lap();
-            if (std::size_t n = end.read_once(in.span()); n != kRawSize)
-              throw ipc::MessageError("got " + std::to_string(n) + " of " +
-                                      std::to_string(kRawSize) + " bytes back");
-            heartbeat.beat();
-          }
-          if (record) latency.lap();  // the last round trip
-          end.end_stream();
-          ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
-        },
-        pair);
-    cpu.report(state, state.iterations());
-    latency.report(state);
-    state.SetItemsProcessed(state.iterations());
+  ipc::AlignedBuffer out(kRawSize), in(kRawSize);
+  ipc::fill_pattern(out.span(), kRawSize);
+  auto end = [](ipc::Transport& t) -> ipc::RawFdEnd& { return static_cast<ipc::RawFdEnd&>(t); };
+  floor_ping_pong(
+      state, floor_label(kind, context), context, pair, make,
+      [end](ipc::Transport& t) {
+        ipc::AlignedBuffer buf(kRawSize);
+        for (;;) {
+          std::size_t n = end(t).read_once(buf.span());
+          if (n == 0) return;
+          if (end(t).write_once(buf.span().first(n)) != n) throw ipc::MessageError("short write");
+        }
+      },
+      [&](ipc::Transport& t) {
+        if (end(t).write_once(out.span()) != kRawSize) throw ipc::MessageError("short write");
+      },
+      [&](ipc::Transport& t) {
+        if (std::size_t n = end(t).read_once(in.span()); n != kRawSize)
+          throw ipc::MessageError("got " + std::to_string(n) + " of " +
+                                  std::to_string(kRawSize) + " bytes back");
+      },
+      [&](ipc::Transport& t) {
+        end(t).end_stream();
+        ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
+      });
+  if (!state.error_occurred())
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * kRawSize));
-  });
 }
 
 void BM_Memcpy(benchmark::State& state, std::size_t size) {

@@ -66,6 +66,18 @@ std::vector<ipc::Context> contexts_with_spawn(const Config& config,
   return out;
 }
 
+void register_sized(std::string_view scenario, SizedBenchmark bm,
+                    const ipc::TransportInfo& transport, ipc::Context context,
+                    std::span<const std::size_t> sizes, const Config& config) {
+  for (std::size_t size : sizes) {
+    const std::string name = join_name({scenario, transport.name, ipc::context_name(context),
+                                        "size:" + std::to_string(size)});
+    benchmark::RegisterBenchmark(name.c_str(), bm, &transport, context, size,
+                                 pair_options(config), injected_delay_ns(name))
+        ->UseRealTime();
+  }
+}
+
 std::int64_t injected_delay_ns(const std::string& benchmark_name) {
   const char* ns = std::getenv("IPCBENCH_INJECT_NS");
   if (ns == nullptr || *ns == '\0') return 0;

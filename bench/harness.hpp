@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,15 @@ std::vector<ipc::Context> contexts_for(const Config& config, const ipc::Transpor
 // scenarios whose peer is a registered entry (ipc::run_named_pair).
 std::vector<ipc::Context> contexts_with_spawn(const Config& config,
                                               const ipc::TransportInfo& transport);
+
+// A benchmark of one transport, context and message size: bm(state, transport, context,
+// size, the pair options, the injected delay (injected_delay_ns)).
+using SizedBenchmark = void (*)(benchmark::State&, const ipc::TransportInfo*, ipc::Context,
+                                std::size_t, ipc::PairOptions, std::int64_t);
+// Registers "<scenario>/<transport>/<context>/size:<n>" (real time) for each of `sizes`.
+void register_sized(std::string_view scenario, SizedBenchmark bm,
+                    const ipc::TransportInfo& transport, ipc::Context context,
+                    std::span<const std::size_t> sizes, const Config& config);
 
 // Counts a failed benchmark run for the exit status and the summary (main.cpp).
 void note_failure(const std::string& what);

@@ -94,17 +94,9 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
 }  // namespace
 
 void register_roundtrip(const Config& config) {
-  for (const ipc::TransportInfo* t : config.transports) {
-    for (ipc::Context c : contexts_with_spawn(config, *t)) {
-      for (std::size_t size : kSizes) {
-        std::string name = join_name({"roundtrip", t->name, ipc::context_name(c),
-                                      "size:" + std::to_string(size)});
-        benchmark::RegisterBenchmark(name.c_str(), BM_RoundTrip, t, c, size,
-                                     pair_options(config), injected_delay_ns(name))
-            ->UseRealTime();
-      }
-    }
-  }
+  for (const ipc::TransportInfo* t : config.transports)
+    for (ipc::Context c : contexts_with_spawn(config, *t))
+      register_sized("roundtrip", BM_RoundTrip, *t, c, kSizes, config);
 }
 
 }  // namespace bench

@@ -69,17 +69,9 @@ void register_throughput(const Config& config) {
         join_name({"throughput", "memcpy", "thread", "size:" + std::to_string(size)});
     benchmark::RegisterBenchmark(name.c_str(), BM_Memcpy, size)->UseRealTime();
   }
-  for (const ipc::TransportInfo* t : config.transports) {
-    for (ipc::Context c : contexts_for(config, *t)) {
-      for (std::size_t size : kSizes) {
-        std::string name = join_name({"throughput", t->name, ipc::context_name(c),
-                                      "size:" + std::to_string(size)});
-        benchmark::RegisterBenchmark(name.c_str(), BM_Throughput, t, c, size,
-                                     pair_options(config), injected_delay_ns(name))
-            ->UseRealTime();
-      }
-    }
-  }
+  for (const ipc::TransportInfo* t : config.transports)
+    for (ipc::Context c : contexts_for(config, *t))
+      register_sized("throughput", BM_Throughput, *t, c, kSizes, config);
 }
 
 }  // namespace bench
