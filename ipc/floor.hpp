@@ -10,7 +10,9 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <string>
 
+#include "ipc/error.hpp"
 #include "ipc/transport.hpp"
 #include "ipc/unique_fd.hpp"
 #include "ipc/wait.hpp"
@@ -31,7 +33,7 @@ namespace ipc {
 //    move each way. Of the layouts tried here (the shared baton line plus a payload
 //    line per side, the ready word and 56 bytes in one line), this was the fastest.
 //  - kRingSlots slots in turn (floor/cacheline-ring): a ring of slots, as any queue
-//    of messages has, with nothing else of a real one (no framing, no checks, no
+//    of messages has, with nothing else of a real one (no framing, no checksum, no
 //    flow control: ping-pong only). Fresh lines every message cost more than the same
 //    ones again.
 class BatonEnd final : public Transport {
@@ -77,7 +79,13 @@ class BatonEnd final : public Transport {
     const std::uint32_t m = taken_++;
     Line::Slot& slot = line_->slot[1 - side_][m % static_cast<std::uint32_t>(slots_)];
     seen_ = m >= static_cast<std::uint32_t>(slots_) ? 2 * (m - slots_ + 1) : 0;
-    if (!wait(slot.ready)) return false;
+    const bool more = wait(slot.ready);
+    // The word says which message this is: one lost or overwritten is an error.
+    if ((seen_ & ~1u) != 2 * (m + 1))
+      throw MessageError("floor baton: message " + std::to_string(m) +
+                         ": out of order or lost (its slot says message " +
+                         std::to_string(seen_ / 2 - 1) + ")");
+    if (!more) return false;
     std::memcpy(data.data(), slot.bytes, kPayloadBytes);
     return true;
   }

@@ -98,6 +98,22 @@ TEST_P(BatonTest, CarriesAPayloadEachWayThroughOneSlotOrARing) {
   }
 }
 
+TEST(BatonPayloadTest, AnOverwrittenMessageIsAnError) {
+  Channel ch = make_baton_channel(options(), BatonEnd::Mode::kSpin, 1);
+  auto& a = static_cast<BatonEnd&>(*ch.a);
+  auto& b = static_cast<BatonEnd&>(*ch.b);
+  std::array<std::byte, BatonEnd::kPayloadBytes> buf{};
+  a.pass(buf);
+  a.pass(buf);  // one slot: message 1 overwrites message 0 before it was taken
+  try {
+    b.take(buf);
+    FAIL() << "no error";
+  } catch (const MessageError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "floor baton: message 0: out of order or lost (its slot says message 1)");
+  }
+}
+
 TEST_P(BatonTest, TheTransportInterfaceCarriesTheSameSignals) {
   Channel ch = make_baton_channel(options(), GetParam().mode);
   std::byte b[1]{};
