@@ -1,4 +1,4 @@
-// Listener/Client connections (ipc/connection.hpp, namespace ipc::connection), as
+// Listener/Client connections (ipc/fixtures/connection.hpp, namespace ipc::connection), as
 // multiprocessing.connection is used:
 //   connection/<family>/<context>/size:<bytes>      one-way stream, client to server; the
 //       server verifies every message and acknowledges every kAckEvery messages and at the
@@ -7,12 +7,13 @@
 //   connection-setup/<family>/<context>             connect + one round trip + close.
 // The server (the peer) is a thread or a forked process. For the first two the connection
 // is made before the peer starts, so only the data path is timed.
+#include "ipc/fixtures/connection.hpp"
+
 #include <string>
 
 #include "bench/harness.hpp"
 #include "bench/stream.hpp"
-#include "ipc/connection.hpp"
-#include "ipc/pipe_transport.hpp"
+#include "ipc/transports/pipe.hpp"
 
 namespace bench {
 namespace {
@@ -23,7 +24,7 @@ constexpr std::size_t kSizes[] = {64, 4096, 65536, 1048576};
 constexpr std::size_t kRoundTripSize = 64;
 constexpr std::uint64_t kAckEvery = 64;
 constexpr conn::Family kFamilies[] = {conn::Family::kUnix, conn::Family::kUnixAbstract,
-                                     conn::Family::kTcp};
+                                      conn::Family::kTcp};
 
 std::string label_of(conn::Family family, ipc::Context context) {
   return std::string(conn::family_name(family)) + "/" + std::string(ipc::context_name(context));
@@ -37,22 +38,20 @@ ipc::Channel connected_pair(conn::Listener& listener, conn::Timeout timeout) {
 }
 
 void BM_ConnectionStream(benchmark::State& state, conn::Family family, ipc::Context context,
-                         std::size_t size, std::chrono::milliseconds timeout,
-                         std::int64_t inject_ns) {
+                         std::size_t size, ipc::PairOptions pair, std::int64_t inject_ns) {
   guarded(state, label_of(family, context), [&] {
-    conn::Listener listener = conn::Listener::any(family, 2 * timeout);
+    conn::Listener listener = conn::Listener::any(family, backstop(pair));
     ipc::run_pair(
-        context, connected_pair(listener, 2 * timeout),
+        context, connected_pair(listener, backstop(pair)),
         [size](ipc::Transport& t) { stream_receiver(t, size, kAckEvery); },
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
           stream_sender(state, t, heartbeat, size, kAckEvery, inject_ns);
         },
-        {.timeout = timeout});
+        pair);
   });
 }
 
-void round_trip(ipc::Transport& t, ipc::Message& out, ipc::AlignedBuffer& in,
-                std::uint64_t seq) {
+void round_trip(ipc::Transport& t, ipc::Message& out, ipc::AlignedBuffer& in, std::uint64_t seq) {
   out.stamp(seq);
   t.send(out.bytes());
   std::size_t n = t.recv(in.span());
@@ -60,11 +59,11 @@ void round_trip(ipc::Transport& t, ipc::Message& out, ipc::AlignedBuffer& in,
 }
 
 void BM_ConnectionRoundTrip(benchmark::State& state, conn::Family family, ipc::Context context,
-                            std::chrono::milliseconds timeout, std::int64_t inject_ns) {
+                            ipc::PairOptions pair, std::int64_t inject_ns) {
   guarded(state, label_of(family, context), [&] {
-    conn::Listener listener = conn::Listener::any(family, 2 * timeout);
+    conn::Listener listener = conn::Listener::any(family, backstop(pair));
     ipc::run_pair(
-        context, connected_pair(listener, 2 * timeout),
+        context, connected_pair(listener, backstop(pair)),
         [](ipc::Transport& t) { echo(t, kRoundTripSize); },
         [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
           ipc::Message out(kRoundTripSize);
@@ -77,7 +76,7 @@ void BM_ConnectionRoundTrip(benchmark::State& state, conn::Family family, ipc::C
           }
           t.send({});
         },
-        {.timeout = timeout});
+        pair);
     state.SetItemsProcessed(state.iterations());
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * kRoundTripSize));
   });
@@ -111,9 +110,9 @@ void accept_loop(conn::Listener& listener) {
 }
 
 void BM_ConnectionSetup(benchmark::State& state, conn::Family family, ipc::Context context,
-                        std::chrono::milliseconds timeout, std::int64_t inject_ns) {
+                        ipc::PairOptions pair, std::int64_t inject_ns) {
   guarded(state, label_of(family, context), [&] {
-    conn::Listener listener = conn::Listener::any(family, 2 * timeout);
+    conn::Listener listener = conn::Listener::any(family, backstop(pair));
     // The main side needs no channel: a pipe end stands in for it.
     ipc::Channel channel = ipc::make_pipe_channel({});
     channel.b = std::make_unique<ListenerEnd>(listener);
@@ -126,14 +125,14 @@ void BM_ConnectionSetup(benchmark::State& state, conn::Family family, ipc::Conte
           std::uint64_t seq = 0;
           for (auto _ : state) {
             busy_wait_ns(inject_ns);
-            conn::Connection c = conn::Client(listener.address(), 2 * timeout);
+            conn::Connection c = conn::Client(listener.address(), backstop(pair));
             round_trip(c, out, in, seq++);
             c.close();
             heartbeat.beat();
           }
-          conn::Client(listener.address(), 2 * timeout).send_bytes({});
+          conn::Client(listener.address(), backstop(pair)).send_bytes({});
         },
-        {.timeout = timeout});
+        pair);
     state.SetItemsProcessed(state.iterations());
   });
 }
@@ -148,19 +147,16 @@ void register_connection(const Config& config) {
       for (std::size_t size : kSizes) {
         std::string name =
             join_name({"connection", family, context, "size:" + std::to_string(size)});
-        benchmark::RegisterBenchmark(name.c_str(), BM_ConnectionStream, f, c, size,
-                                     config.timeout, injected_delay_ns(name))
-            ->UseRealTime();
+        register_benchmark(name, BM_ConnectionStream, f, c, size, pair_options(config),
+                           injected_delay_ns(name));
       }
-      std::string name = join_name({"connection-roundtrip", family, context,
-                                    "size:" + std::to_string(kRoundTripSize)});
-      benchmark::RegisterBenchmark(name.c_str(), BM_ConnectionRoundTrip, f, c, config.timeout,
-                                   injected_delay_ns(name))
-          ->UseRealTime();
+      std::string name = join_name(
+          {"connection-roundtrip", family, context, "size:" + std::to_string(kRoundTripSize)});
+      register_benchmark(name, BM_ConnectionRoundTrip, f, c, pair_options(config),
+                         injected_delay_ns(name));
       name = join_name({"connection-setup", family, context});
-      benchmark::RegisterBenchmark(name.c_str(), BM_ConnectionSetup, f, c, config.timeout,
-                                   injected_delay_ns(name))
-          ->UseRealTime();
+      register_benchmark(name, BM_ConnectionSetup, f, c, pair_options(config),
+                         injected_delay_ns(name));
     }
   }
 }

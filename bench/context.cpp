@@ -6,7 +6,6 @@
 #include <string>
 
 #include "bench/harness.hpp"
-
 #include "git_commit.h"  // IPCBENCH_GIT_COMMIT, written at build time (cmake/git_commit.cmake)
 #ifndef IPCBENCH_BUILD_TYPE
 #define IPCBENCH_BUILD_TYPE "unknown"

@@ -21,9 +21,12 @@
 // to a Python manager; the context says where the server runs. The server serves each
 // channel in a thread of its own, as Python's manager does (one thread per connection);
 // polling one thread over n channels would serialise the readers behind one core.
+#include "ipc/fixtures/dict.hpp"
+
 #include <barrier>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -31,12 +34,11 @@
 
 #include "bench/harness.hpp"
 #include "bench/stream.hpp"
-#include "ipc/dict.hpp"
-#include "ipc/dict_server.hpp"
-#include "ipc/group.hpp"
-#include "ipc/names.hpp"
-#include "ipc/pipe_transport.hpp"
-#include "ipc/shm_dict.hpp"
+#include "ipc/fixtures/dict_server.hpp"
+#include "ipc/fixtures/shm_dict.hpp"
+#include "ipc/os/names.hpp"
+#include "ipc/run/group.hpp"
+#include "ipc/transports/pipe.hpp"
 
 namespace bench {
 namespace {
@@ -44,8 +46,8 @@ namespace {
 constexpr std::size_t kEntries = 10'000;
 constexpr std::uint64_t kSeed = 20080623;  // fixed: every run looks up the same keys
 constexpr std::size_t kReaderCounts[] = {1, 2, 4};
-constexpr std::uint64_t kFastBatch = 50'000;    // local, mutex, shm: ~5-20 ms
-constexpr std::uint64_t kManagerBatch = 100;    // one round trip each: ~2-20 ms
+constexpr std::uint64_t kFastBatch = 50'000;  // local, mutex, shm: ~5-20 ms
+constexpr std::uint64_t kManagerBatch = 100;  // one round trip each: ~2-20 ms
 
 const ipc::Dict& the_dict() {
   static const ipc::Dict dict = ipc::make_dict(kEntries);
@@ -93,10 +95,17 @@ class ReaderThreads {
  public:
   using Batch = std::function<std::uint64_t(std::size_t reader, std::uint64_t n)>;
 
-  ReaderThreads(std::size_t readers, Batch batch)
+  // Readers 1.. run on `cpu` (-1: anywhere); reader 0 is the calling thread.
+  ReaderThreads(std::size_t readers, int cpu, Batch batch)
       : batch_(std::move(batch)), start_(readers), done_(readers), counts_(readers) {
     for (std::size_t i = 1; i < readers; ++i)
-      threads_.emplace_back([this, i] {
+      threads_.emplace_back([this, i, cpu] {
+        try {
+          ipc::pin_this_thread(cpu);
+        } catch (...) {  // reported by the first batch, as a reader's failure
+          std::lock_guard lock(mu_);
+          error_ = std::current_exception();
+        }
         for (;;) {
           start_.arrive_and_wait();
           if (stop_) return;
@@ -150,18 +159,27 @@ class ReaderThreads {
 void report(benchmark::State& state, std::size_t readers, std::uint64_t batch) {
   auto per_reader = static_cast<double>(state.iterations()) * static_cast<double>(batch);
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(readers * batch));
-  state.counters["lookups_per_reader"] = benchmark::Counter(per_reader, benchmark::Counter::kIsRate);
+  state.counters["lookups_per_reader"] =
+      benchmark::Counter(per_reader, benchmark::Counter::kIsRate);
 }
 
-// The benchmark loop with thread readers; `lookup_for(i)` makes reader i's lookup.
+// The benchmark loop with thread readers; `lookup_for(i)` makes reader i's lookup. With a
+// placement (--pin), reader 0 (this thread) runs on its main CPU and the others on its
+// peer CPU; inside run_pair (pin none here) they stay where run_pair put this thread.
 template <typename MakeLookup>
 void thread_readers_loop(benchmark::State& state, std::size_t readers, std::uint64_t batch,
-                         MakeLookup&& lookup_for, const std::function<void()>& beat) {
+                         ipc::Pin pin, MakeLookup&& lookup_for, const std::function<void()>& beat) {
+  const ipc::Placement placement = ipc::plan_placement(pin);
+  std::optional<ipc::AffinityGuard> restore;
+  if (pin != ipc::Pin::kNone) {
+    restore.emplace();
+    ipc::pin_this_thread(placement.main_cpu);
+  }
   std::vector<Rng> rngs;
   for (std::size_t i = 0; i < readers; ++i) rngs.push_back({kSeed + i});
   std::vector<decltype(lookup_for(0))> lookups;
   for (std::size_t i = 0; i < readers; ++i) lookups.push_back(lookup_for(i));
-  ReaderThreads group(readers, [&](std::size_t i, std::uint64_t n) {
+  ReaderThreads group(readers, placement.peer_cpu, [&](std::size_t i, std::uint64_t n) {
     return lookup_batch(lookups[i], rngs[i], n);
   });
   for (auto _ : state) {
@@ -172,37 +190,43 @@ void thread_readers_loop(benchmark::State& state, std::size_t readers, std::uint
 }
 
 std::string label_of(std::string_view kind, ipc::Context context, std::size_t readers) {
-  return join_name({"dict", kind, ipc::context_name(context),
-                    "readers:" + std::to_string(readers)});
+  return join_name(
+      {"dict", kind, ipc::context_name(context), "readers:" + std::to_string(readers)});
 }
 
-void BM_DictLocal(benchmark::State& state) {
+void BM_DictLocal(benchmark::State& state, ipc::PairOptions pair) {
   guarded(state, "dict/local", [&] {
     const ipc::Dict& dict = the_dict();
-    thread_readers_loop(state, 1, kFastBatch, [&](std::size_t) {
-      return [&](std::string_view key, ipc::DictValue& out) {
-        auto it = dict.find(key);
-        if (it == dict.end()) return false;
-        out = it->second;
-        return true;
-      };
-    }, [] {});
+    thread_readers_loop(
+        state, 1, kFastBatch, pair.pin,
+        [&](std::size_t) {
+          return [&](std::string_view key, ipc::DictValue& out) {
+            auto it = dict.find(key);
+            if (it == dict.end()) return false;
+            out = it->second;
+            return true;
+          };
+        },
+        [] {});
   });
 }
 
-void BM_DictMutex(benchmark::State& state, std::size_t readers) {
+void BM_DictMutex(benchmark::State& state, std::size_t readers, ipc::PairOptions pair) {
   guarded(state, label_of("mutex", ipc::Context::kThread, readers), [&] {
     const ipc::Dict& dict = the_dict();
     std::shared_mutex mu;
-    thread_readers_loop(state, readers, kFastBatch, [&](std::size_t) {
-      return [&](std::string_view key, ipc::DictValue& out) {
-        std::shared_lock lock(mu);
-        auto it = dict.find(key);
-        if (it == dict.end()) return false;
-        out = it->second;
-        return true;
-      };
-    }, [] {});
+    thread_readers_loop(
+        state, readers, kFastBatch, pair.pin,
+        [&](std::size_t) {
+          return [&](std::string_view key, ipc::DictValue& out) {
+            std::shared_lock lock(mu);
+            auto it = dict.find(key);
+            if (it == dict.end()) return false;
+            out = it->second;
+            return true;
+          };
+        },
+        [] {});
   });
 }
 
@@ -216,15 +240,15 @@ ipc::ShmDict make_shm_dict() {
 }
 
 void BM_DictShm(benchmark::State& state, ipc::Context context, std::size_t readers,
-                std::chrono::milliseconds timeout) {
+                ipc::PairOptions pair) {
   guarded(state, label_of("shm", context, readers), [&] {
     ipc::ShmDict dict = make_shm_dict();
     auto shm_lookup = [&dict](std::string_view key, ipc::DictValue& out) {
       return dict.lookup(key, out);
     };
     if (context == ipc::Context::kThread) {
-      thread_readers_loop(state, readers, kFastBatch, [&](std::size_t) { return shm_lookup; },
-                          [] {});
+      thread_readers_loop(
+          state, readers, kFastBatch, pair.pin, [&](std::size_t) { return shm_lookup; }, [] {});
       return;
     }
     // Forked readers: "go <n>" over a pipe, answered by the number verified; 0 stops.
@@ -253,18 +277,17 @@ void BM_DictShm(benchmark::State& state, ipc::Context context, std::size_t reade
           for (ipc::Transport* t : ends) send_count(*t, 0);
           report(state, readers, kFastBatch);
         },
-        {.timeout = timeout});
+        pair);
   });
 }
 
 void BM_DictManager(benchmark::State& state, const ipc::TransportInfo* transport,
-                    ipc::Context context, std::size_t readers, std::chrono::milliseconds timeout) {
+                    ipc::Context context, std::size_t readers, ipc::PairOptions pair) {
   const std::string kind = "manager-" + std::string(transport->name);
   guarded(state, label_of(kind, context, readers), [&] {
     const ipc::Dict& dict = the_dict();
     the_keys();
-    ipc::Options options;
-    options.timeout = 2 * timeout;  // a backstop: the watchdog in run_pair acts first
+    const ipc::Options options = transport_options(pair);
     // Channel 0 goes to run_pair, which watches the server; the others stay here.
     std::vector<ipc::Channel> channels;
     std::vector<ipc::Transport*> client_ends, server_ends;
@@ -279,8 +302,7 @@ void BM_DictManager(benchmark::State& state, const ipc::TransportInfo* transport
         if (channels[i].b) channels[i].b->shutdown();
       }
     };
-    ipc::PairOptions pair_options{.timeout = timeout};
-    pair_options.on_peer_exit = [&] {
+    pair.on_peer_exit = [&] {
       for (std::size_t i = 1; i < readers; ++i) channels[i].a->on_peer_exit();
     };
     ipc::Channel first = std::move(channels[0]);
@@ -300,20 +322,23 @@ void BM_DictManager(benchmark::State& state, const ipc::TransportInfo* transport
           try {
             std::vector<ipc::DictClient> clients;
             for (ipc::Transport* t : client_ends) clients.emplace_back(*t);
-            thread_readers_loop(state, readers, kManagerBatch, [&](std::size_t i) {
-              return [&client = clients[i]](std::string_view key, ipc::DictValue& out) {
-                std::optional<ipc::DictValue> v = client.get(key);
-                if (v) out = *v;
-                return v.has_value();
-              };
-            }, [&] { heartbeat.beat(); });
+            thread_readers_loop(
+                state, readers, kManagerBatch, ipc::Pin::kNone,
+                [&](std::size_t i) {
+                  return [&client = clients[i]](std::string_view key, ipc::DictValue& out) {
+                    std::optional<ipc::DictValue> v = client.get(key);
+                    if (v) out = *v;
+                    return v.has_value();
+                  };
+                },
+                [&] { heartbeat.beat(); });
             for (ipc::DictClient& c : clients) c.stop();
           } catch (...) {
             shut_down_others();  // a server thread serving them would wait for ever
             throw;
           }
         },
-        pair_options);
+        pair);
   });
 }
 
@@ -323,27 +348,21 @@ void register_dict(const Config& config) {
   bool threads = false;
   for (ipc::Context c : config.contexts) threads |= c == ipc::Context::kThread;
   if (threads)
-    benchmark::RegisterBenchmark(label_of("local", ipc::Context::kThread, 1).c_str(),
-                                 BM_DictLocal)
-        ->UseRealTime();
+    register_benchmark(label_of("local", ipc::Context::kThread, 1), BM_DictLocal,
+                       pair_options(config));
   for (std::size_t n : kReaderCounts) {
     if (!threads) break;
-    benchmark::RegisterBenchmark(label_of("mutex", ipc::Context::kThread, n).c_str(),
-                                 BM_DictMutex, n)
-        ->UseRealTime();
+    register_benchmark(label_of("mutex", ipc::Context::kThread, n), BM_DictMutex, n,
+                       pair_options(config));
   }
   for (ipc::Context c : config.contexts)
     for (std::size_t n : kReaderCounts)
-      benchmark::RegisterBenchmark(label_of("shm", c, n).c_str(), BM_DictShm, c, n,
-                                   config.timeout)
-          ->UseRealTime();
+      register_benchmark(label_of("shm", c, n), BM_DictShm, c, n, pair_options(config));
   for (const ipc::TransportInfo* t : config.transports)
     for (ipc::Context c : contexts_for(config, *t))
       for (std::size_t n : kReaderCounts)
-        benchmark::RegisterBenchmark(
-            label_of("manager-" + std::string(t->name), c, n).c_str(), BM_DictManager, t, c,
-            n, config.timeout)
-            ->UseRealTime();
+        register_benchmark(label_of("manager-" + std::string(t->name), c, n), BM_DictManager, t, c,
+                           n, pair_options(config));
 }
 
 }  // namespace bench

@@ -42,7 +42,8 @@ std::string check_seconds(std::string_view flag, std::string_view value, bool ze
   const double kMax = 3600;
   if (v.empty() || *end != '\0' || errno != 0 || !std::isfinite(x) || x < 0 ||
       (x == 0 && !zero_ok) || x > kMax)
-    return want(flag, std::string(zero_ok ? "" : "more than ") + "0 to 3600 seconds (a bare number)",
+    return want(flag,
+                std::string(zero_ok ? "" : "more than ") + "0 to 3600 seconds (a bare number)",
                 value);
   return {};
 }
@@ -68,7 +69,8 @@ std::string check_benchmark_flag(std::string_view arg) {
   if (flag == "--benchmark_min_time") return check_seconds(flag, value, false);
   if (flag == "--benchmark_min_warmup_time") return check_seconds(flag, value, true);
   if (flag == "--benchmark_format" || flag == "--benchmark_out_format") {
-    if (!one_of(value, {"console", "json", "csv"})) return want(flag, "console, json or csv", value);
+    if (!one_of(value, {"console", "json", "csv"}))
+      return want(flag, "console, json or csv", value);
     return {};
   }
   if (flag == "--benchmark_time_unit") {
@@ -96,8 +98,8 @@ std::string check_benchmark_flag(std::string_view arg) {
     auto slash = path.rfind('/');
     std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     if (::access(dir.c_str(), W_OK) != 0)
-      return "--benchmark_out=" + path + ": cannot write in " + dir + " (" +
-             std::strerror(errno) + ")";
+      return "--benchmark_out=" + path + ": cannot write in " + dir + " (" + std::strerror(errno) +
+             ")";
     return {};
   }
   return {};

@@ -11,15 +11,16 @@
 // The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg and the
 // latency percentiles, recorded as in roundtrip/ right after each send, while the
 // message travels (off the critical path; IPCBENCH_NO_LATENCY turns it off).
+#include "ipc/fixtures/floor.hpp"
+
 #include <cstring>
 #include <string>
 
 #include "bench/harness.hpp"
 #include "bench/measure.hpp"
-#include "ipc/buffer.hpp"
-#include "ipc/error.hpp"
-#include "ipc/floor.hpp"
-#include "ipc/message.hpp"
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/core/message.hpp"
 
 namespace bench {
 namespace {
@@ -37,8 +38,7 @@ void floor_ping_pong(benchmark::State& state, const std::string& label, ipc::Con
                      ipc::PairOptions pair, Make make, const ipc::PeerFn& peer, Send send,
                      Receive receive, Finish finish) {
   guarded(state, label, [&] {
-    ipc::Options options;
-    options.timeout = 2 * pair.timeout;
+    const ipc::Options options = transport_options(pair);
     CpuMeter cpu;
     LatencyRecorder latency;
     const bool record = latency_recording_enabled();
@@ -77,8 +77,7 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, const char* kin
   static_assert(kRawSize == ipc::BatonEnd::kPayloadBytes);
   const bool payload = slots > 0;
   const std::string label = floor_label(kind, context);
-  if (skip_busy_poll_on_one_cpu(state, label, mode == ipc::BatonEnd::Mode::kSpin, pair.pin))
-    return;
+  if (skip_busy_poll_on_one_cpu(state, label, mode == ipc::BatonEnd::Mode::kSpin, pair.pin)) return;
   ipc::AlignedBuffer out(kRawSize), in(kRawSize);
   ipc::fill_pattern(out.span(), kRawSize);
   auto end = [](ipc::Transport& t) -> ipc::BatonEnd& { return static_cast<ipc::BatonEnd&>(t); };
@@ -133,8 +132,8 @@ void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kin
       },
       [&](ipc::Transport& t) {
         if (std::size_t n = end(t).read_once(in.span()); n != kRawSize)
-          throw ipc::MessageError("got " + std::to_string(n) + " of " +
-                                  std::to_string(kRawSize) + " bytes back");
+          throw ipc::MessageError("got " + std::to_string(n) + " of " + std::to_string(kRawSize) +
+                                  " bytes back");
       },
       [&](ipc::Transport& t) {
         end(t).end_stream();
@@ -166,37 +165,27 @@ void register_floor(const Config& config) {
   for (ipc::Context c : config.contexts) {
     const std::string ctx(ipc::context_name(c));
     const std::string size = "size:" + std::to_string(kRawSize);
-    benchmark::RegisterBenchmark(join_name({"floor", "cacheline", ctx}).c_str(), BM_Baton,
-                                 ipc::BatonEnd::Mode::kSpin, "cacheline", 0, c, pair)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(join_name({"floor", "cacheline-msg", ctx, size}).c_str(),
-                                 BM_Baton, ipc::BatonEnd::Mode::kSpin, "cacheline-msg", 1, c,
-                                 pair)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(join_name({"floor", "cacheline-ring", ctx, size}).c_str(),
-                                 BM_Baton, ipc::BatonEnd::Mode::kSpin, "cacheline-ring",
-                                 ipc::BatonEnd::kRingSlots, c, pair)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(join_name({"floor", "futex", ctx}).c_str(), BM_Baton,
-                                 ipc::BatonEnd::Mode::kFutex, "futex", 0, c, pair)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(join_name({"floor", "pipe-raw", ctx, size}).c_str(), BM_RawFd,
-                                 ipc::make_raw_pipe_channel, "pipe-raw", c, pair)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(join_name({"floor", "fifo-raw", ctx, size}).c_str(), BM_RawFd,
-                                 ipc::make_raw_fifo_channel, "fifo-raw", c, pair)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(join_name({"floor", "uds-raw", ctx, size}).c_str(), BM_RawFd,
-                                 ipc::make_raw_uds_channel, "uds-raw", c, pair)
-        ->UseRealTime();
+    register_benchmark(join_name({"floor", "cacheline", ctx}), BM_Baton, ipc::BatonEnd::Mode::kSpin,
+                       "cacheline", 0, c, pair);
+    register_benchmark(join_name({"floor", "cacheline-msg", ctx, size}), BM_Baton,
+                       ipc::BatonEnd::Mode::kSpin, "cacheline-msg", 1, c, pair);
+    register_benchmark(join_name({"floor", "cacheline-ring", ctx, size}), BM_Baton,
+                       ipc::BatonEnd::Mode::kSpin, "cacheline-ring", ipc::BatonEnd::kRingSlots, c,
+                       pair);
+    register_benchmark(join_name({"floor", "futex", ctx}), BM_Baton, ipc::BatonEnd::Mode::kFutex,
+                       "futex", 0, c, pair);
+    register_benchmark(join_name({"floor", "pipe-raw", ctx, size}), BM_RawFd,
+                       ipc::make_raw_pipe_channel, "pipe-raw", c, pair);
+    register_benchmark(join_name({"floor", "fifo-raw", ctx, size}), BM_RawFd,
+                       ipc::make_raw_fifo_channel, "fifo-raw", c, pair);
+    register_benchmark(join_name({"floor", "uds-raw", ctx, size}), BM_RawFd,
+                       ipc::make_raw_uds_channel, "uds-raw", c, pair);
   }
   for (ipc::Context c : config.contexts) {
     if (c != ipc::Context::kThread) continue;
     for (std::size_t size : kMemcpySizes)
-      benchmark::RegisterBenchmark(
-          join_name({"floor", "memcpy", "thread", "size:" + std::to_string(size)}).c_str(),
-          BM_Memcpy, size)
-          ->UseRealTime();
+      register_benchmark(join_name({"floor", "memcpy", "thread", "size:" + std::to_string(size)}),
+                         BM_Memcpy, size);
   }
 }
 

@@ -1,10 +1,10 @@
 #include "bench/harness.hpp"
 
-#include "ipc/buffer.hpp"
-#include "ipc/message.hpp"
-
 #include <cstdlib>
 #include <mutex>
+
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/message.hpp"
 
 namespace bench {
 
@@ -17,8 +17,7 @@ std::string join_name(std::initializer_list<std::string_view> parts) {
   return name;
 }
 
-std::vector<ipc::Context> contexts_for(const Config& config,
-                                       const ipc::TransportInfo& transport) {
+std::vector<ipc::Context> contexts_for(const Config& config, const ipc::TransportInfo& transport) {
   std::vector<ipc::Context> out;
   for (ipc::Context c : config.contexts)
     if (c == ipc::Context::kThread || transport.cross_process) out.push_back(c);
@@ -29,8 +28,16 @@ ipc::PairOptions pair_options(const Config& config) {
   return {.timeout = config.timeout, .pin = config.pin};
 }
 
-bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label,
-                               bool busy_polls, ipc::Pin pin) {
+std::chrono::milliseconds backstop(const ipc::PairOptions& pair) { return 2 * pair.timeout; }
+
+ipc::Options transport_options(const ipc::PairOptions& pair) {
+  ipc::Options options;
+  options.timeout = backstop(pair);
+  return options;
+}
+
+bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label, bool busy_polls,
+                               ipc::Pin pin) {
   if (!busy_polls || pin != ipc::Pin::kSame) return false;
   state.SkipWithError((label + ": not measured with --pin same: a busy-polling peer "
                                "on the CPU of the other only waits for the scheduler")
@@ -70,11 +77,10 @@ void register_sized(std::string_view scenario, SizedBenchmark bm,
                     const ipc::TransportInfo& transport, ipc::Context context,
                     std::span<const std::size_t> sizes, const Config& config) {
   for (std::size_t size : sizes) {
-    const std::string name = join_name({scenario, transport.name, ipc::context_name(context),
-                                        "size:" + std::to_string(size)});
-    benchmark::RegisterBenchmark(name.c_str(), bm, &transport, context, size,
-                                 pair_options(config), injected_delay_ns(name))
-        ->UseRealTime();
+    const std::string name = join_name(
+        {scenario, transport.name, ipc::context_name(context), "size:" + std::to_string(size)});
+    register_benchmark(name, bm, &transport, context, size, pair_options(config),
+                       injected_delay_ns(name));
   }
 }
 

@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "ipc/fault.hpp"
-#include "ipc/peer.hpp"
-#include "ipc/transport.hpp"
+#include "ipc/core/transport.hpp"
+#include "ipc/run/peer.hpp"
 
 namespace bench {
 
@@ -26,14 +26,28 @@ struct Config {
   bool spawn = true;
 };
 
-// run_pair's options for this run: the watchdog timeout and the CPU placement.
+// run_pair's options for this run: the watchdog timeout and the CPU placement. Every
+// benchmark gets its options here, so --timeout and --pin reach all of them.
 ipc::PairOptions pair_options(const Config& config);
+
+// How long a transport's own blocking call or a connect may wait: a backstop, twice the
+// watchdog's timeout, so that the watchdog in run_pair acts first.
+std::chrono::milliseconds backstop(const ipc::PairOptions& pair);
+// The transport options of a pair: the backstop as their timeout.
+ipc::Options transport_options(const ipc::PairOptions& pair);
+
+// Registers one benchmark (real time: the CPU timer never sees a forked peer) and
+// records its name for --list=json; every scenario registers through here.
+template <typename... Args>
+benchmark::internal::Benchmark* register_benchmark(const std::string& name, Args&&... args) {
+  return benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)->UseRealTime();
+}
 
 // A busy-polling peer pair with both peers pinned to one CPU measures the scheduler,
 // not the mechanism: marks the benchmark skipped with a message saying so and returns
 // true in that case.
-bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label,
-                               bool busy_polls, ipc::Pin pin);
+bool skip_busy_poll_on_one_cpu(benchmark::State& state, const std::string& label, bool busy_polls,
+                               ipc::Pin pin);
 
 // "scenario/part/part/...": the parseable name of every benchmark.
 std::string join_name(std::initializer_list<std::string_view> parts);
@@ -62,10 +76,10 @@ std::string first_failure();
 
 // Runs `body`, and on any exception marks the benchmark failed with
 // "<label>: <what>", so a failure is an error entry, never a figure. The label also
-// scopes the test-only fault (ipc/fault.hpp).
+// scopes the test-only fault (ipc::RunLabel, ipc/testing/fault.hpp).
 template <typename Body>
 void guarded(benchmark::State& state, const std::string& label, Body&& body) {
-  ipc::FaultScope scope(label);
+  ipc::RunLabel scope(label);
   try {
     body();
   } catch (const std::exception& e) {
@@ -94,14 +108,6 @@ inline constexpr int kWarmUpRoundTrips = 8;
 // (ipc::verify_message, sequence numbers from 0) while the echo travels, until an empty
 // message says stop.
 void echo(ipc::Transport& t, std::size_t size);
-
-// Scenario registration, called from main() once the configuration is known.
-void register_roundtrip(const Config& config);
-void register_floor(const Config& config);
-void register_throughput(const Config& config);
-void register_dict(const Config& config);
-void register_connection(const Config& config);
-void register_startup(const Config& config);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
 void add_context(const Config& config);

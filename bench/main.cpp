@@ -3,24 +3,31 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bench/flags.hpp"
 #include "bench/harness.hpp"
-#include "ipc/cleanup.hpp"
-#include "ipc/fault.hpp"
-#include "ipc/spawn.hpp"
+#include "bench/scenarios.hpp"
+#include "ipc/os/cleanup.hpp"
+#include "ipc/run/spawn.hpp"
+#include "ipc/testing/fault.hpp"
+#include "ipc/transports/registry.hpp"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ipcbench [--list] [--quick] [--timeout=MS] [--transports=a,b,...]\n"
+    "usage: ipcbench [--list[=json]] [--quick] [--timeout=MS] [--transports=a,b,...]\n"
     "                [--contexts=thread,process,spawn] [--pin=none|cross|same]\n"
     "                [Google Benchmark flags...]\n"
-    "  --list        show the transports and contexts, then exit\n"
+    "  --list        show the transports, contexts and scenarios, then exit;\n"
+    "                --list=json: the same and every benchmark name, as JSON\n"
     "  --quick       smoke run: --benchmark_min_time=0.01 unless given (a few seconds);\n"
     "                otherwise the default is --benchmark_min_time=0.1\n"
     "  --timeout=MS  how long a peer may make no progress before it counts as hung\n"
@@ -28,11 +35,7 @@ constexpr const char* kUsage =
     "  --transports  run only these transports; --contexts: only these contexts\n"
     "  --pin=P       CPU placement of the two peers: none (default), cross (two CPUs),\n"
     "                same (one CPU); benchmarks that cannot be placed so are skipped\n"
-    "Benchmark names: roundtrip/<transport>/<context>/size:<bytes>,\n"
-    "  throughput/<transport>/<context>/size:<bytes>, dict/<kind>/<context>/readers:<n>,\n"
-    "  connection[-roundtrip|-setup]/<family>/<context>[/size:<bytes>],\n"
-    "  startup/<context>/<transport>, startup/<context>/rss:<MiB>,\n"
-    "  floor/<kind>/<context>[/size:<bytes>]. All Google Benchmark\n"
+    "Benchmark names: see --list (one format per scenario). All Google Benchmark\n"
     "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
     "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
     "2 bad command line or no benchmark matched, 128+N interrupted by signal N.\n";
@@ -57,34 +60,110 @@ long parse_positive(std::string_view flag, std::string_view value, long max) {
   errno = 0;
   long n = std::strtol(v.c_str(), &end, 10);
   if (v.empty() || *end != '\0' || errno != 0 || n <= 0 || n > max)
-    throw UsageError{std::string(flag) + " wants a whole number from 1 to " +
-                     std::to_string(max) + ", not '" + v + "'"};
+    throw UsageError{std::string(flag) + " wants a whole number from 1 to " + std::to_string(max) +
+                     ", not '" + v + "'"};
   return n;
 }
 
-void list(const bench::Config&) {
+constexpr std::string_view kContexts[][2] = {
+    {"thread", "peer is a thread of this process"},
+    {"process", "peer is a forked child process"},
+    {"spawn",
+     "peer is this program started anew (posix_spawn), given only the channel's "
+     "address on its command line"},
+};
+
+std::vector<std::string> transport_contexts(const ipc::TransportInfo& t) {
+  std::vector<std::string> out = {"thread"};
+  if (t.cross_process) out.push_back("process");
+  if (t.listen != nullptr) out.push_back("spawn");
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+void list_text() {
   std::printf("transports:\n");
   for (const ipc::TransportInfo& t : ipc::transports())
     std::printf("  %-14s %-22s %s\n", std::string(t.name).c_str(),
-                t.listen    ? "thread, process, spawn"
-                : t.cross_process ? "thread, process"
-                                  : "thread",
-                std::string(t.summary).c_str());
-  std::printf("contexts:\n  thread         peer is a thread of this process\n"
-              "  process        peer is a forked child process\n"
-              "  spawn          peer is this program started anew (posix_spawn), given\n"
-              "                 only the channel's address on its command line\n");
+                joined(transport_contexts(t)).c_str(), std::string(t.summary).c_str());
+  std::printf("contexts:\n");
+  for (const auto& [name, summary] : kContexts)
+    std::printf("  %-14s %s\n", std::string(name).c_str(), std::string(summary).c_str());
+  std::printf("scenarios:\n");
+  for (const bench::Scenario& s : bench::scenarios())
+    std::printf("  %-14s %s\n  %-14s %s\n", std::string(s.name).c_str(),
+                std::string(s.summary).c_str(), "", std::string(s.format).c_str());
+}
+
+// Every benchmark name as --benchmark_list_tests prints it (Google Benchmark adds the
+// suffixes, e.g. /real_time), taken from the library itself: the two cannot differ.
+std::vector<std::string> listed_benchmarks() {
+  std::ostringstream captured;
+  std::streambuf* saved = std::cout.rdbuf(captured.rdbuf());
+  benchmark::RunSpecifiedBenchmarks();
+  std::cout.rdbuf(saved);
+  std::vector<std::string> names;
+  std::istringstream lines(captured.str());
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) names.push_back(line);
+  return names;
+}
+
+void list_json() {
+  nlohmann::ordered_json out;
+  out["transports"] = nlohmann::ordered_json::array();
+  for (const ipc::TransportInfo& t : ipc::transports()) {
+    nlohmann::ordered_json row;
+    row["name"] = t.name;
+    row["summary"] = t.summary;
+    row["contexts"] = transport_contexts(t);
+    row["busy_polls"] = t.busy_polls;
+    row["startup"] = t.startup;
+    row["max_message"] =
+        t.max_message ? nlohmann::ordered_json(t.max_message()) : nlohmann::ordered_json(nullptr);
+    out["transports"].push_back(row);
+  }
+  out["contexts"] = nlohmann::ordered_json::array();
+  for (const auto& [name, summary] : kContexts)
+    out["contexts"].push_back({{"name", name}, {"summary", summary}});
+  const std::vector<std::string> names = listed_benchmarks();
+  out["scenarios"] = nlohmann::ordered_json::array();
+  for (const bench::Scenario& s : bench::scenarios()) {
+    nlohmann::ordered_json row;
+    row["name"] = s.name;
+    row["format"] = s.format;
+    row["summary"] = s.summary;
+    row["benchmarks"] = nlohmann::ordered_json::array();
+    for (const std::string& n : names)
+      if (bench::scenario_of(n) == s.name) row["benchmarks"].push_back(n);
+    out["scenarios"].push_back(row);
+  }
+  out["benchmarks"] = names;
+  std::printf("%s\n", out.dump(2).c_str());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Test only (README "Reliability"): a fault injected into every peer, never set in real
+  // runs. Armed first, so that a spawned peer of such a run injects it too.
+  std::string fault_spec, fault_error;
+  try {
+    fault_spec = ipc::arm_test_fault_from_env();
+  } catch (const std::invalid_argument& e) {
+    fault_error = std::string("IPCBENCH_FAULT: ") + e.what();
+  }
   // A spawned peer (--peer=...) runs its entry and exits; nothing else of main runs.
   if (std::optional<int> code = ipc::run_peer_mode(argc, argv)) return *code;
   bench::Config config;
   for (const ipc::TransportInfo& t : ipc::transports()) config.transports.push_back(&t);
   config.contexts = {ipc::Context::kThread, ipc::Context::kProcess};
-  bool show_list = false;
+  enum class ListMode { kNone, kText, kJson } list_mode = ListMode::kNone;
   bool quick = false;
   bool has_min_time = false;
   std::string out_file;  // --benchmark_out: removed again if the run is cut short
@@ -98,12 +177,18 @@ int main(int argc, char** argv) {
       if (arg == "--help" || arg == "-h") {
         std::fputs(kUsage, stdout);
         return 0;
-      } else if (arg == "--list") {
-        show_list = true;
+      } else if (arg == "--list" || arg == "--list=text") {
+        list_mode = ListMode::kText;
+      } else if (arg == "--list=json") {
+        list_mode = ListMode::kJson;
+      } else if (arg.rfind("--list=", 0) == 0) {
+        throw UsageError{"unknown --list format '" + std::string(value("--list")) +
+                         "' (known: text, json)"};
       } else if (arg == "--quick") {
         quick = true;
       } else if (arg.rfind("--timeout=", 0) == 0) {
-        config.timeout = std::chrono::milliseconds(parse_positive("--timeout", value("--timeout"), 3'600'000));
+        config.timeout =
+            std::chrono::milliseconds(parse_positive("--timeout", value("--timeout"), 3'600'000));
       } else if (arg.rfind("--transports=", 0) == 0) {
         config.transports.clear();
         for (std::string_view name : split(value("--transports"))) {
@@ -118,8 +203,7 @@ int main(int argc, char** argv) {
         std::string_view name = arg == "--pin" ? std::string_view(argv[++i]) : value("--pin");
         auto pin = ipc::parse_pin(name);
         if (!pin)
-          throw UsageError{"unknown --pin '" + std::string(name) +
-                           "' (known: none, cross, same)"};
+          throw UsageError{"unknown --pin '" + std::string(name) + "' (known: none, cross, same)"};
         config.pin = *pin;
       } else if (arg.rfind("--contexts=", 0) == 0) {
         config.contexts.clear();
@@ -135,33 +219,25 @@ int main(int argc, char** argv) {
             config.contexts.push_back(*c);
         }
       } else {
-        if (std::string err = bench::check_benchmark_flag(arg); !err.empty())
-          throw UsageError{err};
+        if (std::string err = bench::check_benchmark_flag(arg); !err.empty()) throw UsageError{err};
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
         if (arg.rfind("--benchmark_out=", 0) == 0) out_file = arg.substr(16);
         rest.push_back(argv[i]);
       }
     }
-    // Test only (README "Reliability"): a fault injected into every peer, never set in real runs.
-    if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0') {
-      try {
-        const char* filter = std::getenv("IPCBENCH_FAULT_FILTER");
-        ipc::arm_test_fault(ipc::parse_fault(spec), filter != nullptr ? filter : "");
-      } catch (const std::invalid_argument& e) {
-        throw UsageError{std::string("IPCBENCH_FAULT: ") + e.what()};
-      }
-    }
+    if (!fault_error.empty()) throw UsageError{fault_error};
     if (config.transports.empty()) throw UsageError{"--transports names no transport"};
-    if (config.contexts.empty() && !config.spawn)
-      throw UsageError{"--contexts names no context"};
+    if (config.contexts.empty() && !config.spawn) throw UsageError{"--contexts names no context"};
   } catch (const UsageError& e) {
     std::fprintf(stderr, "ipcbench: error: %s (see --help)\n", e.what.c_str());
     return 2;
   }
-  if (show_list) {
-    list(config);
+  if (list_mode == ListMode::kText) {
+    list_text();
     return 0;
   }
+  static char list_tests_flag[] = "--benchmark_list_tests=true";
+  if (list_mode == ListMode::kJson) rest.push_back(list_tests_flag);
   static char quick_flag[] = "--benchmark_min_time=0.01";
   // 0.1 s per repetition rather than Google Benchmark's 0.5 s: ~360 benchmarks x 3
   // repetitions then take about 4 minutes here (0.2 s took 7); a 0.1 s repetition is
@@ -192,21 +268,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ipcbench: error: cannot start: %s\n", e.what());
     return 1;
   }
-  if (const char* spec = std::getenv("IPCBENCH_FAULT"); spec != nullptr && *spec != '\0')
+  if (!fault_spec.empty())
     std::fprintf(stderr, "ipcbench: test fault armed (IPCBENCH_FAULT=%s): not a real run\n",
-                 spec);
+                 fault_spec.c_str());
 
-  bench::register_roundtrip(config);
-  bench::register_floor(config);
-  bench::register_throughput(config);
-  bench::register_dict(config);
-  bench::register_connection(config);
-  bench::register_startup(config);
+  for (const bench::Scenario& s : bench::scenarios()) s.register_all(config);
+  if (list_mode == ListMode::kJson) {
+    list_json();
+    return 0;
+  }
   bench::add_context(config);
   std::size_t ran = benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   ipc::wait_if_interrupted();  // after Ctrl-C the interrupt thread sets the exit status
-  if (ran == 0) {  // Google Benchmark said why: no benchmark matched the filter
+  if (ran == 0) {              // Google Benchmark said why: no benchmark matched the filter
     if (!out_file.empty()) std::remove(out_file.c_str());  // it holds nothing
     return 2;
   }

@@ -26,8 +26,7 @@ bool latency_recording_enabled() {
 void CpuMeter::report(benchmark::State& state, std::int64_t items) const {
   if (items <= 0) return;
   const auto used = ipc::cpu_time_with_reaped_children() - start_;
-  state.counters["cpu_ns_per_msg"] =
-      static_cast<double>(used.count()) / static_cast<double>(items);
+  state.counters["cpu_ns_per_msg"] = static_cast<double>(used.count()) / static_cast<double>(items);
 }
 
 }  // namespace bench

@@ -8,8 +8,8 @@
 #include <chrono>
 #include <cstdint>
 
-#include "ipc/cpu.hpp"
-#include "ipc/latency.hpp"
+#include "ipc/fixtures/latency.hpp"
+#include "ipc/run/cpu.hpp"
 
 namespace bench {
 

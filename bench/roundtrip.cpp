@@ -10,9 +10,9 @@
 
 #include "bench/harness.hpp"
 #include "bench/measure.hpp"
-#include "ipc/buffer.hpp"
-#include "ipc/message.hpp"
-#include "ipc/spawn.hpp"
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/run/spawn.hpp"
 
 namespace bench {
 namespace {
@@ -28,13 +28,12 @@ void echo_entry(ipc::Transport& t, std::string_view arg) {
   echo(t, size);
 }
 
-[[maybe_unused]] const bool kEchoRegistered =
-    ipc::register_peer_entry(kEchoEntry, echo_entry);
+[[maybe_unused]] const bool kEchoRegistered = ipc::register_peer_entry(kEchoEntry, echo_entry);
 
 // The main side's timed loop; kRecord adds the per-round-trip latency recording.
 template <bool kRecord>
-void ping(benchmark::State& state, ipc::Transport& t, ipc::Heartbeat& heartbeat,
-          std::size_t size, std::int64_t inject_ns, LatencyRecorder& latency) {
+void ping(benchmark::State& state, ipc::Transport& t, ipc::Heartbeat& heartbeat, std::size_t size,
+          std::int64_t inject_ns, LatencyRecorder& latency) {
   ipc::Message out(size);
   ipc::AlignedBuffer in(size);
   std::uint64_t seq = 0;
@@ -70,8 +69,7 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
       std::string(transport->name) + "/" + std::string(ipc::context_name(context));
   if (skip_busy_poll_on_one_cpu(state, label, transport->busy_polls, pair.pin)) return;
   guarded(state, label, [&] {
-    ipc::Options options;
-    options.timeout = 2 * pair.timeout;  // a backstop: the watchdog in run_pair acts first
+    const ipc::Options options = transport_options(pair);
     const bool record = latency_recording_enabled();
     LatencyRecorder latency;
     CpuMeter cpu;

@@ -14,10 +14,11 @@
 #include <string>
 
 #include "bench/harness.hpp"
-#include "ipc/ballast.hpp"
-#include "ipc/buffer.hpp"
-#include "ipc/message.hpp"
-#include "ipc/spawn.hpp"
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/fixtures/ballast.hpp"
+#include "ipc/run/spawn.hpp"
+#include "ipc/transports/registry.hpp"
 
 namespace bench {
 namespace {
@@ -25,22 +26,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kSize = 64;
-constexpr std::string_view kTransports[] = {"pipe", "fifo", "uds", "tcp", "shm-ring"};
 constexpr std::size_t kRssMiB[] = {1, 64, 512};
 constexpr std::string_view kRssTransport = "pipe";
 
-double micros(Clock::duration d) {
-  return std::chrono::duration<double, std::micro>(d).count();
-}
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
-void BM_Startup(benchmark::State& state, const ipc::TransportInfo* transport,
-                ipc::Context context, std::size_t rss_mib, std::chrono::milliseconds timeout) {
+void BM_Startup(benchmark::State& state, const ipc::TransportInfo* transport, ipc::Context context,
+                std::size_t rss_mib, ipc::PairOptions pair) {
   const std::string label =
       std::string(ipc::context_name(context)) + "/" + std::string(transport->name);
   guarded(state, label, [&] {
     ipc::Ballast ballast(rss_mib << 20);  // freed when the benchmark is done
-    ipc::Options options;
-    options.timeout = 2 * timeout;  // a backstop: the watchdog in run_pair acts first
+    const ipc::Options options = transport_options(pair);
     ipc::Message out(kSize);
     ipc::AlignedBuffer in(kSize);
     const std::string size_arg = std::to_string(kSize);
@@ -58,7 +55,7 @@ void BM_Startup(benchmark::State& state, const ipc::TransportInfo* transport,
             heartbeat.beat();
             t.send({});  // stop
           },
-          {.timeout = timeout});
+          pair);
     };
     // One untimed start first: a --quick run may time a single iteration, and the very
     // first start of a run pays one-off costs (page cache, lazy binding, first thread).
@@ -85,14 +82,10 @@ void BM_Startup(benchmark::State& state, const ipc::TransportInfo* transport,
 
 void register_startup(const Config& config) {
   for (const ipc::TransportInfo* t : config.transports) {
-    bool startup = false;
-    for (std::string_view name : kTransports) startup |= t->name == name;
-    if (!startup) continue;
+    if (!t->startup) continue;
     for (ipc::Context c : contexts_with_spawn(config, *t)) {
       std::string name = join_name({"startup", ipc::context_name(c), t->name});
-      benchmark::RegisterBenchmark(name.c_str(), BM_Startup, t, c, std::size_t{0},
-                                   config.timeout)
-          ->UseRealTime();
+      register_benchmark(name, BM_Startup, t, c, std::size_t{0}, pair_options(config));
     }
   }
   // The fork-vs-memory figures run over pipes, in the process contexts chosen.
@@ -103,10 +96,8 @@ void register_startup(const Config& config) {
   for (ipc::Context c : contexts_with_spawn(config, pipe)) {
     if (c == ipc::Context::kThread) continue;
     for (std::size_t mib : kRssMiB) {
-      std::string name =
-          join_name({"startup", ipc::context_name(c), "rss:" + std::to_string(mib)});
-      benchmark::RegisterBenchmark(name.c_str(), BM_Startup, &pipe, c, mib, config.timeout)
-          ->UseRealTime();
+      std::string name = join_name({"startup", ipc::context_name(c), "rss:" + std::to_string(mib)});
+      register_benchmark(name, BM_Startup, &pipe, c, mib, pair_options(config));
     }
   }
 }

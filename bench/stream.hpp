@@ -10,10 +10,10 @@
 #include <string>
 
 #include "bench/harness.hpp"
-#include "ipc/buffer.hpp"
-#include "ipc/error.hpp"
-#include "ipc/message.hpp"
-#include "ipc/peer.hpp"
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/run/peer.hpp"
 
 namespace bench {
 
@@ -38,7 +38,7 @@ inline void expect_count(std::uint64_t got, std::uint64_t want, const char* what
 // send the count so far; on the empty end marker send the final count and return.
 inline void stream_receiver(ipc::Transport& t, std::size_t size, std::uint64_t ack_every) {
   ipc::AlignedBuffer buf(size);
-  for (std::uint64_t seq = 0;; ) {
+  for (std::uint64_t seq = 0;;) {
     std::size_t n = t.recv(buf.span());
     if (n == 0) {
       send_count(t, seq);

@@ -22,8 +22,7 @@ void BM_Throughput(benchmark::State& state, const ipc::TransportInfo* transport,
       std::string(transport->name) + "/" + std::string(ipc::context_name(context));
   if (skip_busy_poll_on_one_cpu(state, label, transport->busy_polls, pair.pin)) return;
   guarded(state, label, [&] {
-    ipc::Options options;
-    options.timeout = 2 * pair.timeout;  // a backstop: the watchdog in run_pair acts first
+    const ipc::Options options = transport_options(pair);
     CpuMeter cpu;  // both peers' CPU per message: cpu_ns_per_msg
     ipc::run_pair(
         context, transport->make(options),
@@ -67,7 +66,7 @@ void register_throughput(const Config& config) {
     if (!threads) break;
     std::string name =
         join_name({"throughput", "memcpy", "thread", "size:" + std::to_string(size)});
-    benchmark::RegisterBenchmark(name.c_str(), BM_Memcpy, size)->UseRealTime();
+    register_benchmark(name, BM_Memcpy, size);
   }
   for (const ipc::TransportInfo* t : config.transports)
     for (ipc::Context c : contexts_for(config, *t))

@@ -1,4 +1,4 @@
-#include "ipc/child_process.hpp"
+#include "ipc/os/child_process.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

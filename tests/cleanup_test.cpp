@@ -1,6 +1,6 @@
 // cleanup: leftovers of dead owners are removed and live ones kept; an interrupt ends the
 // children and removes the names; resource exhaustion is an error, not a crash.
-#include "ipc/cleanup.hpp"
+#include "ipc/os/cleanup.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -19,10 +19,11 @@
 #include <system_error>
 #include <thread>
 
-#include "ipc/child_process.hpp"
-#include "ipc/names.hpp"
-#include "ipc/peer.hpp"
-#include "ipc/shm_segment.hpp"
+#include "ipc/os/child_process.hpp"
+#include "ipc/os/names.hpp"
+#include "ipc/os/shm_segment.hpp"
+#include "ipc/run/peer.hpp"
+#include "ipc/transports/registry.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -82,12 +83,12 @@ TEST(StaleResourcesTest, RemovesDeadOwnersEntriesOnly) {
   const std::string dead = "ipcbench-" + std::to_string(dead_pid()) + "-";
   const std::string live = "ipcbench-" + std::to_string(::getpid()) + "-";
 
-  touch(dir + "/" + dead + "0");                    // a file (a shm object in /dev/shm)
-  fs::create_directory(dir + "/" + dead + "dir");   // a TempDir with what scenarios put in it
+  touch(dir + "/" + dead + "0");                   // a file (a shm object in /dev/shm)
+  fs::create_directory(dir + "/" + dead + "dir");  // a TempDir with what scenarios put in it
   touch(dir + "/" + dead + "dir/file");
   ASSERT_EQ(::mkfifo((dir + "/" + dead + "dir/fifo").c_str(), 0600), 0);
   make_socket_file(dir + "/" + dead + "dir/sock");
-  fs::create_directory(dir + "/target");            // a link must not be followed
+  fs::create_directory(dir + "/target");  // a link must not be followed
   touch(dir + "/target/keep");
   fs::create_directory_symlink(dir + "/target", dir + "/" + dead + "link");
   touch(dir + "/" + live + "0");
@@ -204,8 +205,7 @@ TEST(ExhaustionTest, SharedMemoryThatCannotBeAllocatedIsAClearError) {
   } catch (const std::system_error& e) {
     std::string what = e.what();
     EXPECT_EQ(what.rfind("posix_fallocate /ipcbench-", 0), 0u) << what;
-    EXPECT_TRUE(e.code() == std::errc::no_space_on_device ||
-                e.code() == std::errc::file_too_large)
+    EXPECT_TRUE(e.code() == std::errc::no_space_on_device || e.code() == std::errc::file_too_large)
         << what;
   }
   // and the name is gone again (LeakCheck checks /dev/shm at the end, too)
@@ -228,14 +228,18 @@ TEST(ExhaustionTest, TooManyOpenFilesIsAnErrorForEachTransport) {
       for (Context c : {Context::kThread, Context::kProcess}) {
         if (c == Context::kProcess && !t.cross_process) continue;
         try {
-          run_pair(c, t.make({}), [](Transport& p) {
-            std::byte b[8];
-            p.send(std::span(b, p.recv(b)));
-          }, [](Transport& m, Heartbeat&) {
-            std::byte b[8]{};
-            m.send(b);
-            m.recv(b);
-          }, {.timeout = milliseconds(2000)});
+          run_pair(
+              c, t.make({}),
+              [](Transport& p) {
+                std::byte b[8];
+                p.send(std::span(b, p.recv(b)));
+              },
+              [](Transport& m, Heartbeat&) {
+                std::byte b[8]{};
+                m.send(b);
+                m.recv(b);
+              },
+              {.timeout = milliseconds(2000)});
         } catch (const std::exception& e) {
           if (std::strstr(e.what(), "Too many open files") == nullptr)
             throw std::runtime_error(std::string(t.name) + ": " + e.what());

@@ -1,7 +1,7 @@
 // Listener / Client / Connection: every family connects and carries messages of any
 // size, errors say what happened (peer closed mid-message, address in use, timeouts),
 // and a unix socket file is gone once its Listener is.
-#include "ipc/connection.hpp"
+#include "ipc/fixtures/connection.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "ipc/child_process.hpp"
-#include "ipc/error.hpp"
-#include "ipc/message.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/os/child_process.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc::connection {
@@ -42,8 +42,8 @@ std::string family_param(const ::testing::TestParamInfo<Family>& info) {
   return name;
 }
 
-constexpr std::size_t kSizes[] = {0, 1, 7, 8, 9, 4095, 4096, 65535, 65536, 65537, 1 << 20,
-                                  (8 << 20) + 3};
+constexpr std::size_t kSizes[] = {0,    1,     7,     8,     9,       4095,
+                                  4096, 65535, 65536, 65537, 1 << 20, (8 << 20) + 3};
 
 // The server echoes every message back; an empty message ends it.
 void echo_server(Listener& listener) {
@@ -161,8 +161,7 @@ TEST_P(ConnectionTest, AddressAlreadyInUse) {
     ADD_FAILURE() << "second bind succeeded";
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code().value(), EADDRINUSE);
-    EXPECT_NE(std::string(e.what()).find("bind " + first.address().to_string()),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("bind " + first.address().to_string()), std::string::npos)
         << e.what();
     EXPECT_NE(std::string(e.what()).find("Address already in use"), std::string::npos);
   }

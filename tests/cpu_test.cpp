@@ -1,5 +1,5 @@
 // CPU placement (--pin) of both peers in both contexts, and the CPU time accounting.
-#include "ipc/cpu.hpp"
+#include "ipc/run/cpu.hpp"
 
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -7,8 +7,8 @@
 #include <ctime>
 #include <string>
 
-#include "ipc/peer.hpp"
-#include "ipc/pipe_transport.hpp"
+#include "ipc/run/peer.hpp"
+#include "ipc/transports/pipe.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -24,8 +24,7 @@ int allowed_cpus() {
 }
 
 TEST(PinTest, NamesRoundTrip) {
-  for (Pin p : {Pin::kNone, Pin::kCross, Pin::kSame})
-    EXPECT_EQ(parse_pin(pin_name(p)), p);
+  for (Pin p : {Pin::kNone, Pin::kCross, Pin::kSame}) EXPECT_EQ(parse_pin(pin_name(p)), p);
   EXPECT_FALSE(parse_pin("both"));
   EXPECT_FALSE(parse_pin(""));
 }
@@ -125,8 +124,7 @@ TEST_P(PinPairTest, ImpossiblePlacementFailsBeforeStarting) {
   EXPECT_FALSE(ran);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, PinPairTest,
-                         ::testing::Values(Context::kThread, Context::kProcess),
+INSTANTIATE_TEST_SUITE_P(All, PinPairTest, ::testing::Values(Context::kThread, Context::kProcess),
                          [](const auto& info) { return std::string(context_name(info.param)); });
 
 TEST(CpuTimeTest, CountsOwnWorkAndReapedChildren) {

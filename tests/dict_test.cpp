@@ -1,6 +1,8 @@
 // The shared-dictionary pieces: verified values, ShmDict across fork (and its name gone
 // afterwards), the manager server (unknown keys, several clients, death mid-request),
 // and run_group.
+#include "ipc/fixtures/dict.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,14 +13,14 @@
 #include <thread>
 #include <vector>
 
-#include "ipc/child_process.hpp"
-#include "ipc/dict.hpp"
-#include "ipc/dict_server.hpp"
-#include "ipc/error.hpp"
-#include "ipc/group.hpp"
-#include "ipc/names.hpp"
-#include "ipc/pipe_transport.hpp"
-#include "ipc/shm_dict.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/fixtures/dict_server.hpp"
+#include "ipc/fixtures/shm_dict.hpp"
+#include "ipc/os/child_process.hpp"
+#include "ipc/os/names.hpp"
+#include "ipc/run/group.hpp"
+#include "ipc/transports/pipe.hpp"
+#include "ipc/transports/registry.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -107,8 +109,7 @@ TEST(ShmDictTest, SegmentIsRemovedAfterwardsAndOnlyByItsOwner) {
 
 TEST(ShmDictTest, OpenAndCreateErrorsNameTheSegment) {
   std::string name = unique_shm_name();
-  EXPECT_NE(what_of([&] { ShmDict::open(name); }).find("open shm dict " + name),
-            std::string::npos);
+  EXPECT_NE(what_of([&] { ShmDict::open(name); }).find("open shm dict " + name), std::string::npos);
   ShmDict dict = ShmDict::create(name, 10);
   EXPECT_NE(what_of([&] { ShmDict::create(name, 10); }).find("create shm dict " + name),
             std::string::npos);
@@ -222,8 +223,7 @@ std::vector<const TransportInfo*> cross_process_transports() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ServerDeathTest,
-                         ::testing::ValuesIn(cross_process_transports()),
-                         [](const auto& info) {
+                         ::testing::ValuesIn(cross_process_transports()), [](const auto& info) {
                            std::string name(info.param->name);
                            for (char& c : name)
                              if (c == '-') c = '_';

@@ -1,15 +1,15 @@
 // Injected faults: every corruption of the message stream is caught by verify_message
 // with a message that says what happened, and every peer fault ends run_pair with an error.
-#include "ipc/fault.hpp"
+#include "ipc/testing/fault.hpp"
 
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-#include "ipc/error.hpp"
-#include "ipc/message.hpp"
-#include "ipc/peer.hpp"
-#include "ipc/pipe_transport.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/run/peer.hpp"
+#include "ipc/transports/pipe.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -123,10 +123,9 @@ void ping(Transport& t, Heartbeat& h, int n) {
 
 std::string pair_failure(Context context, const char* spec) {
   try {
-    run_pair(
-        context, make_pipe_channel({.timeout = milliseconds(2000)}), echo,
-        [](Transport& t, Heartbeat& h) { ping(t, h, 50); },
-        {.timeout = milliseconds(300), .fault = parse_fault(spec)});
+    run_pair(context, make_pipe_channel({.timeout = milliseconds(2000)}), echo,
+             [](Transport& t, Heartbeat& h) { ping(t, h, 50); },
+             {.timeout = milliseconds(300), .wrap_peer_end = fault_wrapper(parse_fault(spec))});
   } catch (const PeerError& e) {
     return e.what();
   }
@@ -156,16 +155,16 @@ TEST(PeerFaultTest, ArmedFaultStrikesOnlyInMatchingScopes) {
              [](Transport& t, Heartbeat& h) { ping(t, h, 3); }, {.timeout = milliseconds(2000)});
   };
   {
-    FaultScope scope("uds/thread");
+    RunLabel scope("uds/thread");
     EXPECT_NO_THROW(run());
   }
   {
-    FaultScope scope("pipe/thread");
+    RunLabel scope("pipe/thread");
     EXPECT_THROW(run(), PeerError);
   }
   EXPECT_NO_THROW(run());  // outside any scope
   arm_test_fault({}, "");
-  FaultScope scope("pipe/thread");
+  RunLabel scope("pipe/thread");
   EXPECT_NO_THROW(run());
 }
 

@@ -1,18 +1,17 @@
 // Floor channels: the baton (busy-polled and futex) and the raw byte streams make round
 // trips in both contexts, stop in-band, and end promptly on shutdown.
-#include "ipc/floor.hpp"
+#include "ipc/fixtures/floor.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cstring>
-
 #include <string>
 #include <thread>
 
-#include "ipc/error.hpp"
-#include "ipc/message.hpp"
-#include "ipc/peer.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/run/peer.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -150,16 +149,16 @@ TEST(BatonTimeoutTest, NoBatonIsATimeout) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, BatonTest,
-    ::testing::Values(BatonCase{BatonEnd::Mode::kSpin, Context::kThread},
-                      BatonCase{BatonEnd::Mode::kSpin, Context::kProcess},
-                      BatonCase{BatonEnd::Mode::kFutex, Context::kThread},
-                      BatonCase{BatonEnd::Mode::kFutex, Context::kProcess}),
-    [](const auto& info) {
-      return std::string(info.param.mode == BatonEnd::Mode::kSpin ? "spin_" : "futex_") +
-             std::string(context_name(info.param.context));
-    });
+INSTANTIATE_TEST_SUITE_P(All, BatonTest,
+                         ::testing::Values(BatonCase{BatonEnd::Mode::kSpin, Context::kThread},
+                                           BatonCase{BatonEnd::Mode::kSpin, Context::kProcess},
+                                           BatonCase{BatonEnd::Mode::kFutex, Context::kThread},
+                                           BatonCase{BatonEnd::Mode::kFutex, Context::kProcess}),
+                         [](const auto& info) {
+                           return std::string(info.param.mode == BatonEnd::Mode::kSpin ? "spin_"
+                                                                                       : "futex_") +
+                                  std::string(context_name(info.param.context));
+                         });
 
 struct RawCase {
   ChannelFactory make;
@@ -217,8 +216,7 @@ INSTANTIATE_TEST_SUITE_P(
                       RawCase{make_raw_uds_channel, "uds", Context::kThread},
                       RawCase{make_raw_uds_channel, "uds", Context::kProcess}),
     [](const auto& info) {
-      return std::string(info.param.name) + "_" +
-             std::string(context_name(info.param.context));
+      return std::string(info.param.name) + "_" + std::string(context_name(info.param.context));
     });
 
 }  // namespace

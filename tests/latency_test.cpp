@@ -1,6 +1,6 @@
 // LatencyHistogram: bucket layout, bounded relative error, quantiles, merge; the tick
 // clock's calibration.
-#include "ipc/latency.hpp"
+#include "ipc/fixtures/latency.hpp"
 
 #include <gtest/gtest.h>
 
@@ -80,8 +80,8 @@ TEST(LatencyHistogramTest, QuantilesWithinOnePercentOfTheSortedTruth) {
   }
   std::sort(values.begin(), values.end());
   for (double q : {0.5, 0.9, 0.99, 0.999}) {
-    const auto truth = static_cast<double>(
-        values[static_cast<std::size_t>(std::ceil(q * values.size())) - 1]);
+    const auto truth =
+        static_cast<double>(values[static_cast<std::size_t>(std::ceil(q * values.size())) - 1]);
     EXPECT_NEAR(static_cast<double>(h.quantile(q)), truth, truth / 128 + 1) << q;
   }
   EXPECT_EQ(h.max(), values.back());

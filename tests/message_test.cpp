@@ -1,11 +1,11 @@
-#include "ipc/message.hpp"
+#include "ipc/core/message.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-#include "ipc/error.hpp"
+#include "ipc/core/error.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {

@@ -1,13 +1,13 @@
 // run_pair: the peer's failures, deaths and hangs are reported, quickly, in both contexts.
-#include "ipc/peer.hpp"
+#include "ipc/run/peer.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include "ipc/error.hpp"
-#include "ipc/pipe_transport.hpp"
-#include "ipc/shm_ring_transport.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/transports/pipe.hpp"
+#include "ipc/transports/shm_ring.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {

@@ -5,7 +5,7 @@ names it leaves, two runs at once, too few file descriptors. Each ends as an err
 or a clean exit, within a timeout, with nothing left behind.
 
 Faults are injected with the test-only IPCBENCH_FAULT=<kind>:<message> variable
-(ipc/fault.hpp), limited to benchmarks whose label contains IPCBENCH_FAULT_FILTER.
+(ipc/testing/fault.hpp), limited to benchmarks whose label contains IPCBENCH_FAULT_FILTER.
 
 Usage: reliability_test.py PATH/TO/ipcbench   (CTest passes the built binary)
 """

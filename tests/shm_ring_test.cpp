@@ -2,7 +2,7 @@
 // path runs often: chunks that meet the ring's end, messages larger than the ring,
 // a producer waiting for space, the mix of packed and line-aligned payloads, and a
 // message too large for the receiver's buffer, after which the ring is still in step.
-#include "ipc/shm_ring_transport.hpp"
+#include "ipc/transports/shm_ring.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,10 +10,10 @@
 #include <string>
 #include <thread>
 
-#include "ipc/buffer.hpp"
-#include "ipc/error.hpp"
-#include "ipc/message.hpp"
-#include "ipc/peer.hpp"
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/run/peer.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -39,7 +39,7 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 // Sizes that hit every case: empty, around a word, around kAlignFrom (1024), around
 // the ring, several rings. Seeded, so a failure repeats.
 std::size_t size_of(std::mt19937& rng) {
-  static constexpr std::size_t kEdges[] = {0,    1,    7,    8,    9,    56,   57,   64,
+  static constexpr std::size_t kEdges[] = {0,    1,    7,    8,    9,    56,   57,  64,
                                            1023, 1024, 1025, 4024, 4095, 4096, kMax};
   std::uniform_int_distribution<std::size_t> pick(0, 2 * std::size(kEdges));
   std::size_t i = pick(rng);
@@ -140,15 +140,14 @@ TEST_P(ShmRingTest, TooLargeAMessageIsAnErrorAndTheNextStillArrives) {
       }));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, ShmRingTest,
-    ::testing::Values(Case{WaitStrategy::kSpin, Context::kThread},
-                      Case{WaitStrategy::kSpin, Context::kProcess},
-                      Case{WaitStrategy::kFutex, Context::kThread},
-                      Case{WaitStrategy::kFutex, Context::kProcess},
-                      Case{WaitStrategy::kSpinThenFutex, Context::kThread},
-                      Case{WaitStrategy::kSpinThenFutex, Context::kProcess}),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(All, ShmRingTest,
+                         ::testing::Values(Case{WaitStrategy::kSpin, Context::kThread},
+                                           Case{WaitStrategy::kSpin, Context::kProcess},
+                                           Case{WaitStrategy::kFutex, Context::kThread},
+                                           Case{WaitStrategy::kFutex, Context::kProcess},
+                                           Case{WaitStrategy::kSpinThenFutex, Context::kThread},
+                                           Case{WaitStrategy::kSpinThenFutex, Context::kProcess}),
+                         case_name);
 
 }  // namespace
 }  // namespace ipc

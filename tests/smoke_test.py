@@ -6,6 +6,7 @@ Usage: smoke_test.py PATH/TO/ipcbench   (CTest passes the built binary)
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -13,74 +14,19 @@ import unittest
 
 BINARY = None
 
-TRANSPORTS = ["pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost", "shm-ring",
-              "shm-ring-spin", "shm-ring-futex", "queue"]
-THREAD_ONLY = {"queue"}
-SIZES = [16, 64, 256, 4096, 65536]
-CONTEXTS = ["thread", "process", "spawn"]
-STARTUP_TRANSPORTS = ["pipe", "fifo", "uds", "tcp", "shm-ring"]
 STARTUP_COUNTERS = ["start_us", "first_message_us", "teardown_us"]
-RSS_MIB = [1, 64, 512]
-FLOORS = ["floor/cacheline/{ctx}", "floor/cacheline-msg/{ctx}/size:64",
-          "floor/cacheline-ring/{ctx}/size:64", "floor/futex/{ctx}", "floor/pipe-raw/{ctx}/size:64",
-          "floor/fifo-raw/{ctx}/size:64", "floor/uds-raw/{ctx}/size:64"]
-MEMCPY_SIZES = [64, 4096, 65536, 1048576]
 PERCENTILES = ["p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
-
-
-STREAM_SIZES = [64, 4096, 65536, 1048576]
 READERS = [1, 2, 4]
-FAMILIES = ["unix", "unix-abstract", "tcp"]
-SCENARIO_CONTEXTS = ["thread", "process"]  # throughput, dict, connection: no spawn
+# Benchmarks with no peer to place: one thread copying memory.
+UNPLACED = ("floor/memcpy/", "throughput/memcpy/")
 
 
-def contexts_of(transport):
-    return ["thread"] if transport in THREAD_ONLY else SCENARIO_CONTEXTS
-
-
-def dict_names():
-    names = {"dict/local/thread/readers:1/real_time"}
-    names |= {f"dict/mutex/thread/readers:{n}/real_time" for n in READERS}
-    names |= {f"dict/shm/{c}/readers:{n}/real_time"
-              for c in SCENARIO_CONTEXTS for n in READERS}
-    for t in TRANSPORTS:
-        names |= {f"dict/manager-{t}/{c}/readers:{n}/real_time"
-                  for c in contexts_of(t) for n in READERS}
-    return names
-
-
-def connection_names():
-    names = set()
-    for f in FAMILIES:
-        for c in SCENARIO_CONTEXTS:
-            names |= {f"connection/{f}/{c}/size:{s}/real_time" for s in STREAM_SIZES}
-            names.add(f"connection-roundtrip/{f}/{c}/size:64/real_time")
-            names.add(f"connection-setup/{f}/{c}/real_time")
-    return names
-
-
-def expected_names():
-    names = set()
-    for t in TRANSPORTS:
-        for ctx in ["thread"] if t in THREAD_ONLY else CONTEXTS:
-            for size in SIZES:
-                names.add(f"roundtrip/{t}/{ctx}/size:{size}/real_time")
-        for ctx in contexts_of(t):
-            for size in STREAM_SIZES:
-                names.add(f"throughput/{t}/{ctx}/size:{size}/real_time")
-    for ctx in ["thread", "process"]:
-        for floor in FLOORS:
-            names.add(floor.format(ctx=ctx) + "/real_time")
-    for size in MEMCPY_SIZES:
-        names.add(f"floor/memcpy/thread/size:{size}/real_time")
-    for ctx in CONTEXTS:
-        for t in STARTUP_TRANSPORTS:
-            names.add(f"startup/{ctx}/{t}/real_time")
-    for ctx in ["process", "spawn"]:
-        for mib in RSS_MIB:
-            names.add(f"startup/{ctx}/rss:{mib}/real_time")
-    names |= {f"throughput/memcpy/thread/size:{s}/real_time" for s in STREAM_SIZES}
-    return names | dict_names() | connection_names()
+def listing():
+    """What the binary says it has (--list=json): the one source of names."""
+    proc = run("--list=json", timeout=60)
+    if proc.returncode != 0:
+        raise AssertionError(f"--list=json failed: {proc.stderr}")
+    return json.loads(proc.stdout)
 
 
 def run(*args, timeout=240):
@@ -105,9 +51,9 @@ class QuickRunTest(unittest.TestCase):
     def test_exits_zero(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
 
-    def test_every_expected_benchmark_ran_with_a_positive_rate(self):
+    def test_every_listed_benchmark_ran_with_a_positive_rate(self):
         by_name = {b["name"]: b for b in self.data["benchmarks"]}
-        self.assertEqual(set(by_name), expected_names())
+        self.assertEqual(set(by_name), set(listing()["benchmarks"]))
         for name, b in by_name.items():
             self.assertFalse(b.get("error_occurred"), f"{name}: {b.get('error_message')}")
             self.assertGreater(b["items_per_second"], 0, name)
@@ -184,9 +130,43 @@ class BadInputTest(unittest.TestCase):
     def test_list_shows_every_transport(self):
         proc = run("--list", timeout=30)
         self.assertEqual(proc.returncode, 0)
-        for t in TRANSPORTS:
-            self.assertIn(t, proc.stdout)
+        for t in listing()["transports"]:
+            self.assertIn(t["name"], proc.stdout)
         self.assertIn("spawn", proc.stdout)
+
+    def test_bad_list_format(self):
+        self.check_usage_error(["--list=xml"], "unknown --list format 'xml' (known: text, json)")
+
+
+class ListJsonTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.listing = listing()
+
+    def test_names_are_exactly_those_google_benchmark_lists(self):
+        proc = run("--benchmark_list_tests", timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(self.listing["benchmarks"], proc.stdout.split())
+
+    def test_every_benchmark_belongs_to_exactly_one_scenario(self):
+        members = [n for s in self.listing["scenarios"] for n in s["benchmarks"]]
+        self.assertEqual(sorted(members), sorted(self.listing["benchmarks"]))
+        for s in self.listing["scenarios"]:
+            self.assertTrue(s["benchmarks"], f"scenario {s['name']} registers nothing")
+            self.assertTrue(s["format"].startswith(s["name"]), s)
+
+    def test_every_transport_has_round_trips_and_streams_in_its_contexts(self):
+        names = set(self.listing["benchmarks"])
+        known = {c["name"] for c in self.listing["contexts"]}
+        for t in self.listing["transports"]:
+            self.assertLessEqual(set(t["contexts"]), known, t)
+            for ctx in t["contexts"]:
+                self.assertIn(f"roundtrip/{t['name']}/{ctx}/size:64/real_time", names)
+                if ctx != "spawn":
+                    self.assertIn(f"throughput/{t['name']}/{ctx}/size:4096/real_time", names)
+                    self.assertIn(f"dict/manager-{t['name']}/{ctx}/readers:1/real_time", names)
+            if t["startup"]:
+                self.assertIn(f"startup/thread/{t['name']}/real_time", names)
 
 
 class PinTest(unittest.TestCase):
@@ -208,6 +188,30 @@ class PinTest(unittest.TestCase):
         for name in spinners:
             self.assertTrue(by_name[name].get("error_occurred"), name)
             self.assertIn("not measured with --pin same", by_name[name]["error_message"])
+
+
+class PinEverywhereTest(unittest.TestCase):
+    """--pin reaches every scenario: asked for two CPUs while only one is allowed, every
+    benchmark with a peer must fail saying so (one that ignored the pin would run)."""
+
+    def test_an_impossible_pin_fails_one_benchmark_of_every_scenario(self):
+        picks = []
+        for s in listing()["scenarios"]:
+            placed = [n for n in s["benchmarks"]
+                      if not n.startswith(UNPLACED) and ("/thread/" in n or "/process/" in n)]
+            self.assertTrue(placed, s["name"])
+            picks.append(placed[0])
+        pattern = "^(" + "|".join(re.escape(n) for n in picks) + ")$"
+        proc = subprocess.run(
+            [BINARY, "--quick", "--pin=cross", f"--benchmark_filter={pattern}",
+             "--benchmark_format=json"], capture_output=True, text=True, timeout=120,
+            preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        by_name = {b["name"]: b for b in json.loads(proc.stdout)["benchmarks"]}
+        self.assertEqual(set(by_name), set(picks))
+        for name, b in by_name.items():
+            self.assertTrue(b.get("error_occurred"), f"{name} ignored --pin")
+            self.assertIn("--pin cross needs two CPUs", b["error_message"], name)
 
 
 class FilterTest(unittest.TestCase):

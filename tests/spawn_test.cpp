@@ -1,7 +1,7 @@
 // The spawn context: a peer that is a new program (this test binary in peer mode). One that
 // cannot start, exits at once, fails, dies or hangs is reported clearly; names are gone
 // once it has opened them; and it never outlives its parent.
-#include "ipc/spawn.hpp"
+#include "ipc/run/spawn.hpp"
 
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -13,8 +13,10 @@
 
 #include <thread>
 
-#include "ipc/error.hpp"
-#include "ipc/unique_fd.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/os/unique_fd.hpp"
+#include "ipc/run/peer.hpp"
+#include "ipc/transports/registry.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -75,8 +77,7 @@ void report_affinity_peer(Transport& t, std::string_view) {
     register_peer_entry("report-affinity", report_affinity_peer) &&
     register_peer_entry("echo", echo_peer) &&
     register_peer_entry("exit-at-once", exit_at_once_peer) &&
-    register_peer_entry("throw", throw_peer) &&
-    register_peer_entry("kill-self", kill_self_peer) &&
+    register_peer_entry("throw", throw_peer) && register_peer_entry("kill-self", kill_self_peer) &&
     register_peer_entry("hang", hang_peer) &&
     register_peer_entry("send-pid-then-sleep", send_pid_then_sleep_peer);
 
@@ -120,8 +121,8 @@ class SpawnFailureTest : public ::testing::TestWithParam<const char*> {};
 TEST_P(SpawnFailureTest, OrderlyPairSucceeds) {
   Options options;
   options.timeout = kTimeout;
-  EXPECT_NO_THROW(run_named_pair(Context::kSpawn, find_transport(GetParam()), options, "echo",
-                                 "", one_round_trip, {.timeout = kTimeout}));
+  EXPECT_NO_THROW(run_named_pair(Context::kSpawn, find_transport(GetParam()), options, "echo", "",
+                                 one_round_trip, {.timeout = kTimeout}));
 }
 
 TEST_P(SpawnFailureTest, BadExecutableIsReported) {
@@ -183,15 +184,14 @@ TEST(SpawnTest, NamesAreGoneOnceThePeerHasOpenedThem) {
   for (const char* transport : {"fifo", "shm-ring", "shm-boost"}) {
     Options options;
     options.timeout = kTimeout;
-    run_named_pair(Context::kSpawn, find_transport(transport), options, "echo", "",
-                   [&](Transport& t, Heartbeat& h) {
-                     EXPECT_EQ(ipc_test::our_entries("/tmp"), std::vector<std::string>{})
-                         << transport;
-                     EXPECT_EQ(ipc_test::our_entries("/dev/shm"), std::vector<std::string>{})
-                         << transport;
-                     one_round_trip(t, h);
-                   },
-                   {.timeout = kTimeout});
+    run_named_pair(
+        Context::kSpawn, find_transport(transport), options, "echo", "",
+        [&](Transport& t, Heartbeat& h) {
+          EXPECT_EQ(ipc_test::our_entries("/tmp"), std::vector<std::string>{}) << transport;
+          EXPECT_EQ(ipc_test::our_entries("/dev/shm"), std::vector<std::string>{}) << transport;
+          one_round_trip(t, h);
+        },
+        {.timeout = kTimeout});
   }
 }
 
@@ -199,8 +199,9 @@ TEST(SpawnTest, RunPairWithoutSpawnOptionsIsAnErrorNotACrash) {
   // What a scenario written for thread/process would do if handed the spawn context.
   Options options;
   try {
-    run_pair(Context::kSpawn, find_transport("pipe").make(options),
-             [](Transport&) {}, [](Transport&, Heartbeat&) {}, {.timeout = kTimeout});
+    run_pair(
+        Context::kSpawn, find_transport("pipe").make(options), [](Transport&) {},
+        [](Transport&, Heartbeat&) {}, {.timeout = kTimeout});
     FAIL() << "no error";
   } catch (const PeerError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("the spawn context needs PairOptions::spawn", 0), 0u)
@@ -236,8 +237,7 @@ TEST(SpawnTest, BadAddressIsAClearError) {
     FAIL();
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code().value(), ENOENT);
-    EXPECT_NE(std::string(e.what()).find("shm_open /ipcbench-no-such-segment"),
-              std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("shm_open /ipcbench-no-such-segment"), std::string::npos);
   }
 }
 
@@ -296,12 +296,13 @@ TEST(SpawnTest, PeerPinsItselfToTheCpuAsked) {
   Options options;
   options.timeout = kTimeout;
   int cpus[2] = {0, -1};
-  run_named_pair(Context::kSpawn, find_transport("pipe"), options, "report-affinity", "",
-                 [&](Transport& t, Heartbeat&) {
-                   ASSERT_EQ(t.recv(std::as_writable_bytes(std::span(cpus))), sizeof cpus);
-                   t.send({});
-                 },
-                 pair);
+  run_named_pair(
+      Context::kSpawn, find_transport("pipe"), options, "report-affinity", "",
+      [&](Transport& t, Heartbeat&) {
+        ASSERT_EQ(t.recv(std::as_writable_bytes(std::span(cpus))), sizeof cpus);
+        t.send({});
+      },
+      pair);
   EXPECT_EQ(cpus[0], 1);
   EXPECT_EQ(cpus[1], 0);
 }
@@ -328,8 +329,7 @@ TEST(ChildProcessSpawnTest, ExitCodeAndInheritedDescriptor) {
   auto child = ChildProcess::spawn(
       "/bin/sh",
       [&](int) {
-        return std::vector<std::string>{"sh", "-c",
-                                        "echo hi >&" + std::to_string(fd) + "; exit 3"};
+        return std::vector<std::string>{"sh", "-c", "echo hi >&" + std::to_string(fd) + "; exit 3"};
       },
       keep);
   pipe.write.reset();
@@ -344,13 +344,13 @@ TEST(ChildProcessSpawnTest, ExitCodeAndInheritedDescriptor) {
 TEST(ChildProcessSpawnTest, OnlyTheGivenDescriptorsAreInherited) {
   FdPair pipe = make_pipe();  // close-on-exec, and not passed
   const int fd = pipe.write.get();
-  auto child = ChildProcess::spawn(
-      "/bin/sh",
-      [&](int) {
-        return std::vector<std::string>{"sh", "-c",
-                                        "exec 2>/dev/null; echo hi >&" + std::to_string(fd)};
-      },
-      {});
+  auto child =
+      ChildProcess::spawn("/bin/sh",
+                          [&](int) {
+                            return std::vector<std::string>{
+                                "sh", "-c", "exec 2>/dev/null; echo hi >&" + std::to_string(fd)};
+                          },
+                          {});
   pipe.write.reset();
   char buf[16];
   EXPECT_EQ(::read(pipe.read.get(), buf, sizeof buf), 0);  // end of file: no writer left

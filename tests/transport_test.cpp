@@ -3,7 +3,7 @@
 // Parameterized over the registry, so a new transport is tested as soon as it is added.
 // The peer sides are named entries, so a spawned peer (this test binary in peer mode,
 // tests/main.cpp) runs the same code as a thread or a forked one.
-#include "ipc/transport.hpp"
+#include "ipc/core/transport.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,11 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "ipc/buffer.hpp"
-#include "ipc/error.hpp"
-#include "ipc/message.hpp"
-#include "ipc/peer.hpp"
-#include "ipc/spawn.hpp"
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/core/message.hpp"
+#include "ipc/run/peer.hpp"
+#include "ipc/run/spawn.hpp"
+#include "ipc/transports/registry.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {
@@ -95,8 +96,8 @@ std::vector<Param> all_params() {
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
-  std::string name = std::string(info.param.transport->name) + "_" +
-                     std::string(context_name(info.param.context));
+  std::string name =
+      std::string(info.param.transport->name) + "_" + std::string(context_name(info.param.context));
   for (char& c : name)
     if (c == '-') c = '_';
   return name;
@@ -113,63 +114,55 @@ class TransportTest : public ::testing::TestWithParam<Param> {
 };
 
 TEST_P(TransportTest, PingPongBothWays) {
-  EXPECT_NO_THROW(run(
-      "contract-ping-pong",
-      [](Transport& t, Heartbeat& h) {
-        AlignedBuffer in(kMax), out(kMax);
-        for (int i = 0; i < kMessages; ++i) {
-          auto msg = out.span().first(size_of(i));
-          fill_pattern(msg, i);
-          t.send(msg);
-          expect_message(in.span().first(t.recv(in.span())), size_of(kMessages - 1 - i),
-                         kReplySeed + i);
-          h.beat();
-        }
-      }));
+  EXPECT_NO_THROW(run("contract-ping-pong", [](Transport& t, Heartbeat& h) {
+    AlignedBuffer in(kMax), out(kMax);
+    for (int i = 0; i < kMessages; ++i) {
+      auto msg = out.span().first(size_of(i));
+      fill_pattern(msg, i);
+      t.send(msg);
+      expect_message(in.span().first(t.recv(in.span())), size_of(kMessages - 1 - i),
+                     kReplySeed + i);
+      h.beat();
+    }
+  }));
 }
 
 TEST_P(TransportTest, StreamOneWayThenAcknowledge) {
-  EXPECT_NO_THROW(run(
-      "contract-stream",
-      [](Transport& t, Heartbeat& h) {
-        AlignedBuffer out(kMax);
-        for (int i = 0; i < kMessages; ++i) {
-          auto msg = out.span().first(size_of(i));
-          fill_pattern(msg, i);
-          t.send(msg);
-          h.beat();
-        }
-        std::uint64_t count = 0;
-        ASSERT_EQ(t.recv(std::as_writable_bytes(std::span(&count, 1))), sizeof count);
-        EXPECT_EQ(count, static_cast<std::uint64_t>(kMessages));
-      }));
+  EXPECT_NO_THROW(run("contract-stream", [](Transport& t, Heartbeat& h) {
+    AlignedBuffer out(kMax);
+    for (int i = 0; i < kMessages; ++i) {
+      auto msg = out.span().first(size_of(i));
+      fill_pattern(msg, i);
+      t.send(msg);
+      h.beat();
+    }
+    std::uint64_t count = 0;
+    ASSERT_EQ(t.recv(std::as_writable_bytes(std::span(&count, 1))), sizeof count);
+    EXPECT_EQ(count, static_cast<std::uint64_t>(kMessages));
+  }));
 }
 
 TEST_P(TransportTest, EmptyMessagesKeepTheirBoundaries) {
-  EXPECT_NO_THROW(run(
-      "contract-echo-three",
-      [](Transport& t, Heartbeat&) {
-        std::byte one[1]{std::byte{9}}, b[8];
-        t.send({});
-        t.send(one);
-        t.send({});
-        EXPECT_EQ(t.recv(b), 0u);
-        EXPECT_EQ(t.recv(b), 1u);
-        EXPECT_EQ(b[0], std::byte{9});
-        EXPECT_EQ(t.recv(b), 0u);
-      }));
+  EXPECT_NO_THROW(run("contract-echo-three", [](Transport& t, Heartbeat&) {
+    std::byte one[1]{std::byte{9}}, b[8];
+    t.send({});
+    t.send(one);
+    t.send({});
+    EXPECT_EQ(t.recv(b), 0u);
+    EXPECT_EQ(t.recv(b), 1u);
+    EXPECT_EQ(b[0], std::byte{9});
+    EXPECT_EQ(t.recv(b), 0u);
+  }));
 }
 
 TEST_P(TransportTest, MessageLargerThanTheBufferIsAnError) {
   try {
-    run(
-        "contract-small-buffer",
-        [](Transport& t, Heartbeat&) {
-          std::byte big[100]{};
-          t.send(big);
-          std::byte b[1];
-          t.recv(b);  // the peer fails instead of answering
-        });
+    run("contract-small-buffer", [](Transport& t, Heartbeat&) {
+      std::byte big[100]{};
+      t.send(big);
+      std::byte b[1];
+      t.recv(b);  // the peer fails instead of answering
+    });
     FAIL() << "no error";
   } catch (const PeerError& e) {
     EXPECT_NE(std::string(e.what()).find("message of 100 bytes does not fit a 10-byte buffer"),

@@ -1,11 +1,11 @@
-#include "ipc/unique_fd.hpp"
+#include "ipc/os/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "ipc/error.hpp"
+#include "ipc/core/error.hpp"
 #include "tests/test_support.hpp"
 
 namespace ipc {

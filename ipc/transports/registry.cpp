@@ -1,0 +1,116 @@
+#include "ipc/transports/registry.hpp"
+
+#include <array>
+#include <stdexcept>
+#include <string>
+
+#include "ipc/transports/fifo.hpp"
+#include "ipc/transports/pipe.hpp"
+#include "ipc/transports/queue.hpp"
+#include "ipc/transports/shm_boost.hpp"
+#include "ipc/transports/shm_ring.hpp"
+#include "ipc/transports/tcp.hpp"
+#include "ipc/transports/uds.hpp"
+
+namespace ipc {
+namespace {
+
+template <WaitStrategy W>
+Channel make_ring(const Options& options) {
+  return make_shm_ring_channel(options, W);
+}
+
+template <WaitStrategy W>
+std::unique_ptr<Listener> listen_ring(const Options& options) {
+  return listen_shm_ring(options, W);
+}
+
+template <WaitStrategy W>
+std::unique_ptr<Transport> connect_ring(const std::string& address, const Options& options) {
+  return connect_shm_ring(address, options, W);
+}
+
+// THE table: one row per transport, in the order reports show them. A new transport is
+// one file pair in this folder and one row here.
+constexpr std::array kTransports = {
+    TransportInfo{.name = "pipe",
+                  .make = make_pipe_channel,
+                  .cross_process = true,
+                  .summary = "two anonymous pipes",
+                  .listen = listen_pipe,
+                  .connect = connect_pipe,
+                  .startup = true},
+    TransportInfo{.name = "fifo",
+                  .make = make_fifo_channel,
+                  .cross_process = true,
+                  .summary = "two named pipes (mkfifo)",
+                  .listen = listen_fifo,
+                  .connect = connect_fifo,
+                  .startup = true},
+    TransportInfo{.name = "uds",
+                  .make = make_uds_channel,
+                  .cross_process = true,
+                  .summary = "socketpair(AF_UNIX, SOCK_STREAM), length-prefixed",
+                  .listen = listen_uds,
+                  .connect = connect_uds,
+                  .startup = true},
+    TransportInfo{.name = "uds-seqpacket",
+                  .make = make_uds_seqpacket_channel,
+                  .cross_process = true,
+                  .summary = "socketpair(AF_UNIX, SOCK_SEQPACKET)",
+                  .listen = listen_uds_seqpacket,
+                  .connect = connect_uds_seqpacket},
+    TransportInfo{.name = "tcp",
+                  .make = make_tcp_channel,
+                  .cross_process = true,
+                  .summary = "TCP over 127.0.0.1, TCP_NODELAY",
+                  .listen = listen_tcp,
+                  .connect = connect_tcp,
+                  .startup = true},
+    TransportInfo{.name = "shm-boost",
+                  .make = make_shm_boost_channel,
+                  .cross_process = true,
+                  .summary = "two boost::interprocess::message_queue",
+                  .listen = listen_shm_boost,
+                  .connect = connect_shm_boost},
+    TransportInfo{.name = "shm-ring",
+                  .make = make_ring<WaitStrategy::kSpinThenFutex>,
+                  .cross_process = true,
+                  .summary = "our SPSC shared-memory ring: bounded spin, then futex",
+                  .listen = listen_ring<WaitStrategy::kSpinThenFutex>,
+                  .connect = connect_ring<WaitStrategy::kSpinThenFutex>,
+                  .startup = true},
+    TransportInfo{.name = "shm-ring-spin",
+                  .make = make_ring<WaitStrategy::kSpin>,
+                  .cross_process = true,
+                  .summary = "the same ring, busy-polling (yields now and then)",
+                  .listen = listen_ring<WaitStrategy::kSpin>,
+                  .connect = connect_ring<WaitStrategy::kSpin>,
+                  .busy_polls = true},
+    TransportInfo{.name = "shm-ring-futex",
+                  .make = make_ring<WaitStrategy::kFutex>,
+                  .cross_process = true,
+                  .summary = "the same ring, sleeping in futex(2) at once",
+                  .listen = listen_ring<WaitStrategy::kFutex>,
+                  .connect = connect_ring<WaitStrategy::kFutex>},
+    TransportInfo{.name = "queue",
+                  .make = make_queue_channel,
+                  .cross_process = false,
+                  .summary = "in-process mutex + condition variable queue"},
+};
+
+}  // namespace
+
+std::span<const TransportInfo> transports() { return kTransports; }
+
+const TransportInfo& find_transport(std::string_view name) {
+  std::string known;
+  for (const TransportInfo& t : kTransports) {
+    if (t.name == name) return t;
+    known += (known.empty() ? "" : ", ") + std::string(t.name);
+  }
+  throw std::invalid_argument("unknown transport '" + std::string(name) + "' (known: " + known +
+                              ")");
+}
+
+}  // namespace ipc

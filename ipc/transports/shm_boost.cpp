@@ -1,0 +1,237 @@
+#include "ipc/transports/shm_boost.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include <boost/date_time/posix_time/posix_time_types.hpp>
+#include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/ipc/message_queue.hpp>
+
+#include "ipc/core/buffer.hpp"
+#include "ipc/core/error.hpp"
+#include "ipc/os/names.hpp"
+#include "ipc/transports/listener.hpp"
+
+namespace ipc {
+namespace {
+
+namespace bip = boost::interprocess;
+using Clock = std::chrono::steady_clock;
+
+// Boost's message_queue has a fixed maximum message size, so a message goes as chunks
+// of at most kChunk bytes; the first starts with the total length.
+constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kQueueDepth = 16;
+// Waits are sliced so that shutdown() (a process-local flag) is noticed promptly.
+constexpr auto kSlice = boost::posix_time::milliseconds(50);
+
+// One named queue. The process that created the name removes it: at once for a forked
+// peer (it shares the mapping), after the peer opened it for a spawned one.
+struct NamedQueue {
+  std::string name;
+  std::unique_ptr<bip::message_queue> queue;
+  bool owns_name = false;
+  pid_t owner_pid = ::getpid();
+
+  NamedQueue(std::string n, bool create) : name(std::move(n)) {
+    try {
+      if (create) {
+        queue = std::make_unique<bip::message_queue>(bip::create_only, name.c_str(), kQueueDepth,
+                                                     kChunk);
+        owns_name = true;
+      } else {
+        queue = std::make_unique<bip::message_queue>(bip::open_only, name.c_str());
+      }
+    } catch (const bip::interprocess_exception& e) {
+      // Boost's what() carries only the system text: add the object's name.
+      throw std::runtime_error("boost message_queue " + name + ": " + e.what());
+    }
+    if (!create && queue->get_max_msg_size() != kChunk)
+      throw std::runtime_error("boost message_queue " + name + ": wrong chunk size");
+  }
+  NamedQueue(const NamedQueue&) = delete;
+  NamedQueue& operator=(const NamedQueue&) = delete;
+  ~NamedQueue() { remove_name(); }
+
+  void remove_name() noexcept {
+    if (!owns_name || ::getpid() != owner_pid) return;
+    owns_name = false;
+    bip::message_queue::remove(name.c_str());
+  }
+};
+
+class BoostQueueTransport final : public Transport {
+ public:
+  BoostQueueTransport(std::shared_ptr<NamedQueue> out, std::shared_ptr<NamedQueue> in,
+                      std::shared_ptr<std::atomic<bool>> closed, std::chrono::milliseconds timeout)
+      : out_(std::move(out)),
+        in_(std::move(in)),
+        closed_(std::move(closed)),
+        timeout_(timeout),
+        chunk_(kChunk) {}
+
+  void send(std::span<const std::byte> message) override {
+    std::uint64_t len = message.size();
+    std::size_t first = std::min(message.size(), kChunk - sizeof len);
+    std::memcpy(chunk_.data(), &len, sizeof len);
+    copy_bytes(chunk_.data() + sizeof len, message.data(), first);
+    send_chunk(chunk_.data(), sizeof len + first);
+    for (std::size_t off = first; off < message.size(); off += kChunk)
+      send_chunk(message.data() + off, std::min(kChunk, message.size() - off));
+  }
+
+  std::size_t recv(std::span<std::byte> buffer) override {
+    std::size_t got = recv_chunk(chunk_.data());
+    std::uint64_t len;
+    if (got < sizeof len) throw MessageError("shm-boost: short first chunk");
+    std::memcpy(&len, chunk_.data(), sizeof len);
+    if (len > buffer.size())
+      throw MessageError("shm-boost: message of " + std::to_string(len) + " bytes does not fit a " +
+                         std::to_string(buffer.size()) + "-byte buffer");
+    std::size_t off = got - sizeof len;
+    copy_bytes(buffer.data(), chunk_.data() + sizeof len, off);
+    while (off < len) {
+      // Boost wants room for a whole chunk: receive in place when there is.
+      bool direct = buffer.size() - off >= kChunk;
+      std::byte* dst = direct ? buffer.data() + off : chunk_.data();
+      std::size_t n = recv_chunk(dst);
+      if (off + n > len) throw MessageError("shm-boost: chunks exceed the message length");
+      if (!direct) copy_bytes(buffer.data() + off, chunk_.data(), n);
+      off += n;
+    }
+    return len;
+  }
+
+  // The flag is per process (a forked copy has its own): it ends both ends in one
+  // process, and a parent's end once its child has exited.
+  void shutdown() noexcept override { closed_->store(true); }
+
+ private:
+  template <typename Op>
+  void with_deadline(Op op, const char* what) {
+    const auto deadline = Clock::now() + timeout_;
+    try {
+      for (;;) {
+        // Data first: a message already queued is delivered even after a close.
+        auto slice_end = boost::posix_time::microsec_clock::universal_time() + kSlice;
+        if (op(slice_end)) return;
+        if (closed_->load()) throw ClosedError("shm-boost: channel closed");
+        if (Clock::now() >= deadline)
+          throw TimeoutError(std::string("shm-boost: ") + what + " made no progress within " +
+                             std::to_string(timeout_.count()) + " ms");
+      }
+    } catch (const bip::interprocess_exception& e) {
+      throw std::runtime_error(std::string("shm-boost ") + what + " " +
+                               (what[0] == 's' ? out_->name : in_->name) + ": " + e.what());
+    }
+  }
+
+  void send_chunk(const std::byte* data, std::size_t size) {
+    with_deadline([&](const auto& until) { return out_->queue->timed_send(data, size, 0, until); },
+                  "send");
+  }
+
+  std::size_t recv_chunk(std::byte* dst) {
+    bip::message_queue::size_type got = 0;
+    unsigned priority = 0;
+    with_deadline(
+        [&](const auto& until) {
+          return in_->queue->timed_receive(dst, kChunk, got, priority, until);
+        },
+        "receive");
+    return got;
+  }
+
+  std::shared_ptr<NamedQueue> out_;
+  std::shared_ptr<NamedQueue> in_;
+  std::shared_ptr<std::atomic<bool>> closed_;
+  std::chrono::milliseconds timeout_;
+  AlignedBuffer chunk_;
+};
+
+// Sent by a spawned peer on b_to_a once it has opened both queues.
+constexpr std::byte kHello{0x48};
+
+class BoostListener final : public Listener {
+ public:
+  explicit BoostListener(const Options& options)
+      : a_to_b_(std::make_shared<NamedQueue>(unique_shm_name(), true)),
+        b_to_a_(std::make_shared<NamedQueue>(unique_shm_name(), true)),
+        timeout_(options.timeout) {}
+
+  std::string address() const override { return a_to_b_->name + "," + b_to_a_->name; }
+
+  std::unique_ptr<Transport> accept(std::chrono::milliseconds timeout, int abort_fd) override {
+    const std::string what = "shm-boost " + address();
+    const auto deadline = Clock::now() + timeout;
+    AlignedBuffer hello(kChunk);
+    bip::message_queue::size_type got = 0;
+    unsigned priority = 0;
+    try {
+      // Boost cannot poll a descriptor: slices bound how late we notice the peer died.
+      for (;;) {
+        auto until = boost::posix_time::microsec_clock::universal_time() +
+                     boost::posix_time::milliseconds(10);
+        if (b_to_a_->queue->timed_receive(hello.data(), kChunk, got, priority, until)) break;
+        check_peer_alive(abort_fd, what);
+        if (Clock::now() >= deadline)
+          throw TimeoutError(what + ": the peer did not open its end within " +
+                             std::to_string(timeout.count()) + " ms");
+      }
+    } catch (const bip::interprocess_exception& e) {
+      throw std::runtime_error(what + ": " + e.what());
+    }
+    if (got != 1 || hello.data()[0] != kHello)
+      throw MessageError(what + ": no hello from the peer");
+    a_to_b_->remove_name();
+    b_to_a_->remove_name();
+    return std::make_unique<BoostQueueTransport>(
+        a_to_b_, b_to_a_, std::make_shared<std::atomic<bool>>(false), timeout_);
+  }
+
+ private:
+  std::shared_ptr<NamedQueue> a_to_b_;
+  std::shared_ptr<NamedQueue> b_to_a_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace
+
+std::unique_ptr<Listener> listen_shm_boost(const Options& options) {
+  return std::make_unique<BoostListener>(options);
+}
+
+std::unique_ptr<Transport> connect_shm_boost(const std::string& address, const Options& options) {
+  auto comma = address.find(',');
+  if (comma == std::string::npos)
+    throw std::invalid_argument("shm-boost: bad address '" + address +
+                                "' (want <a_to_b>,<b_to_a>)");
+  auto a_to_b = std::make_shared<NamedQueue>(address.substr(0, comma), false);
+  auto b_to_a = std::make_shared<NamedQueue>(address.substr(comma + 1), false);
+  try {
+    if (!b_to_a->queue->try_send(&kHello, 1, 0))
+      throw std::runtime_error("shm-boost " + b_to_a->name + ": queue full at hello");
+  } catch (const bip::interprocess_exception& e) {
+    throw std::runtime_error("shm-boost " + b_to_a->name + ": " + e.what());
+  }
+  return std::make_unique<BoostQueueTransport>(
+      b_to_a, a_to_b, std::make_shared<std::atomic<bool>>(false), options.timeout);
+}
+
+Channel make_shm_boost_channel(const Options& options) {
+  auto a_to_b = std::make_shared<NamedQueue>(unique_shm_name(), true);
+  auto b_to_a = std::make_shared<NamedQueue>(unique_shm_name(), true);
+  // Forked peers share the mapping; the names are not needed any more.
+  a_to_b->remove_name();
+  b_to_a->remove_name();
+  auto closed = std::make_shared<std::atomic<bool>>(false);
+  return {std::make_unique<BoostQueueTransport>(a_to_b, b_to_a, closed, options.timeout),
+          std::make_unique<BoostQueueTransport>(b_to_a, a_to_b, closed, options.timeout)};
+}
+
+}  // namespace ipc

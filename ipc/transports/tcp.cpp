@@ -1,0 +1,108 @@
+#include "ipc/transports/tcp.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+#include "ipc/core/error.hpp"
+#include "ipc/transports/framing.hpp"
+#include "ipc/transports/listener.hpp"
+
+namespace ipc {
+namespace {
+
+UniqueFd tcp_socket() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("socket tcp");
+  return fd;
+}
+
+void set_nodelay(int fd) {
+  int one = 1;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+    throw_errno("setsockopt TCP_NODELAY");
+}
+
+// Binds a listening socket to 127.0.0.1 on an ephemeral port; fills `addr`.
+UniqueFd listen_loopback(sockaddr_in& addr) {
+  UniqueFd listener = tcp_socket();
+  addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  socklen_t len = sizeof addr;
+  if (::bind(listener.get(), sa, len) != 0) throw_errno("bind tcp 127.0.0.1:0");
+  if (::listen(listener.get(), 1) != 0) throw_errno("listen tcp");
+  if (::getsockname(listener.get(), sa, &len) != 0) throw_errno("getsockname tcp");
+  return listener;
+}
+
+class TcpListener final : public Listener {
+ public:
+  explicit TcpListener(const Options&) : listener_(listen_loopback(addr_)) {}
+
+  std::string address() const override {
+    return "127.0.0.1:" + std::to_string(ntohs(addr_.sin_port));
+  }
+
+  std::unique_ptr<Transport> accept(std::chrono::milliseconds timeout, int abort_fd) override {
+    wait_for_peer(listener_.get(), POLLIN, abort_fd, timeout, "tcp " + address());
+    UniqueFd server(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!server) throw_errno("accept tcp " + address());
+    listener_.reset();
+    set_nodelay(server.get());
+    return make_stream_transport(std::move(server), UniqueFd(), "tcp");
+  }
+
+ private:
+  sockaddr_in addr_{};
+  UniqueFd listener_;
+};
+
+}  // namespace
+
+std::unique_ptr<Listener> listen_tcp(const Options& options) {
+  return std::make_unique<TcpListener>(options);
+}
+
+std::unique_ptr<Transport> connect_tcp(const std::string& address, const Options&) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  auto colon = address.rfind(':');
+  int port = colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
+  if (port <= 0 || port > 65535 ||
+      ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) != 1)
+    throw std::invalid_argument("tcp: bad address '" + address + "' (want <ipv4>:<port>)");
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  UniqueFd client = tcp_socket();
+  if (::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw_errno("connect tcp " + address);
+  set_nodelay(client.get());
+  return make_stream_transport(std::move(client), UniqueFd(), "tcp");
+}
+
+Channel make_tcp_channel(const Options&) {
+  // Listen on an ephemeral loopback port, connect, accept; the listener is closed
+  // at once, so two runs never collide on a port.
+  sockaddr_in addr{};
+  UniqueFd listener = listen_loopback(addr);
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  socklen_t len = sizeof addr;
+  UniqueFd client = tcp_socket();
+  if (::connect(client.get(), sa, len) != 0)
+    throw_errno("connect tcp 127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
+  UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!server) throw_errno("accept tcp");
+  set_nodelay(client.get());
+  set_nodelay(server.get());
+  return {make_stream_transport(std::move(client), UniqueFd(), "tcp"),
+          make_stream_transport(std::move(server), UniqueFd(), "tcp")};
+}
+
+}  // namespace ipc
