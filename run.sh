@@ -15,10 +15,21 @@ scripts/setup.sh deps build release
 
 fail() { echo "run: error: $*" >&2; exit 1; }
 
-reps=3
+# The default run (README "Reading the numbers"): 9 repetitions, what a Mann-Whitney U test
+# over two runs needs to reach p < 0.05; repetitions randomly interleaved across the whole
+# run, so that figures compared in one chart are taken minutes apart on neither side;
+# round trips and floors in every placement; the drift canary. Flags given to run.sh come
+# after these and override them.
+reps=9
+defaults=(--benchmark_enable_random_interleaving=true --pin=none,cross,same --canary
+          --benchmark_min_time=0.02)
 pyref_args=()
 for arg in "$@"; do
-  if [ "$arg" = --quick ]; then reps=2; pyref_args=(--quick); fi
+  if [ "$arg" = --quick ]; then
+    reps=2
+    pyref_args=(--quick)
+    defaults=(--benchmark_enable_random_interleaving=true --pin=none,cross,same)
+  fi
 done
 
 mkdir -p results
@@ -50,7 +61,7 @@ echo "run: step 1/3: ipcbench, $reps repetitions per benchmark" >&2
 # ipcbench exits 1 when some benchmarks failed: their error entries are kept (and left
 # out of the charts with a warning); anything above 1 (bad flags, interrupt) stops here.
 status=0
-build/ipcbench --benchmark_repetitions="$reps" --benchmark_out="$cpp_tmp" \
+build/ipcbench --benchmark_repetitions="$reps" "${defaults[@]}" --benchmark_out="$cpp_tmp" \
   --benchmark_out_format=json "$@" || status=$?
 [ "$status" -le 1 ] ||
   fail "step 1/3: build/ipcbench failed (exit $status); results/ and reports/ unchanged"

@@ -40,7 +40,9 @@ void add_context(const Config& config) {
   benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
   benchmark::AddCustomContext("build_type", IPCBENCH_BUILD_TYPE);
   benchmark::AddCustomContext("git_commit", IPCBENCH_GIT_COMMIT);
-  benchmark::AddCustomContext("pin", std::string(ipc::pin_name(config.pin)));
+  std::string pins;
+  for (ipc::Pin pin : config.pins) pins.append(pins.empty() ? "" : ",").append(ipc::pin_name(pin));
+  benchmark::AddCustomContext("pin", pins);
   benchmark::AddCustomContext("timeout_ms", std::to_string(config.timeout.count()));
 }
 

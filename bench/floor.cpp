@@ -161,25 +161,28 @@ void BM_Memcpy(benchmark::State& state, std::size_t size) {
 }  // namespace
 
 void register_floor(const Config& config) {
-  const ipc::PairOptions pair = pair_options(config);
   for (ipc::Context c : config.contexts) {
     const std::string ctx(ipc::context_name(c));
     const std::string size = "size:" + std::to_string(kRawSize);
-    register_benchmark(join_name({"floor", "cacheline", ctx}), BM_Baton, ipc::BatonEnd::Mode::kSpin,
-                       "cacheline", 0, c, pair);
-    register_benchmark(join_name({"floor", "cacheline-msg", ctx, size}), BM_Baton,
-                       ipc::BatonEnd::Mode::kSpin, "cacheline-msg", 1, c, pair);
-    register_benchmark(join_name({"floor", "cacheline-ring", ctx, size}), BM_Baton,
-                       ipc::BatonEnd::Mode::kSpin, "cacheline-ring", ipc::BatonEnd::kRingSlots, c,
-                       pair);
-    register_benchmark(join_name({"floor", "futex", ctx}), BM_Baton, ipc::BatonEnd::Mode::kFutex,
-                       "futex", 0, c, pair);
-    register_benchmark(join_name({"floor", "pipe-raw", ctx, size}), BM_RawFd,
-                       ipc::make_raw_pipe_channel, "pipe-raw", c, pair);
-    register_benchmark(join_name({"floor", "fifo-raw", ctx, size}), BM_RawFd,
-                       ipc::make_raw_fifo_channel, "fifo-raw", c, pair);
-    register_benchmark(join_name({"floor", "uds-raw", ctx, size}), BM_RawFd,
-                       ipc::make_raw_uds_channel, "uds-raw", c, pair);
+    for (const Placed& p : placements(config, /*busy_polls=*/true)) {
+      register_benchmark(join_name({"floor", "cacheline", ctx}) + p.suffix, BM_Baton,
+                         ipc::BatonEnd::Mode::kSpin, "cacheline", 0, c, p.pair);
+      register_benchmark(join_name({"floor", "cacheline-msg", ctx, size}) + p.suffix, BM_Baton,
+                         ipc::BatonEnd::Mode::kSpin, "cacheline-msg", 1, c, p.pair);
+      register_benchmark(join_name({"floor", "cacheline-ring", ctx, size}) + p.suffix, BM_Baton,
+                         ipc::BatonEnd::Mode::kSpin, "cacheline-ring", ipc::BatonEnd::kRingSlots, c,
+                         p.pair);
+    }
+    for (const Placed& p : placements(config, /*busy_polls=*/false)) {
+      register_benchmark(join_name({"floor", "futex", ctx}) + p.suffix, BM_Baton,
+                         ipc::BatonEnd::Mode::kFutex, "futex", 0, c, p.pair);
+      register_benchmark(join_name({"floor", "pipe-raw", ctx, size}) + p.suffix, BM_RawFd,
+                         ipc::make_raw_pipe_channel, "pipe-raw", c, p.pair);
+      register_benchmark(join_name({"floor", "fifo-raw", ctx, size}) + p.suffix, BM_RawFd,
+                         ipc::make_raw_fifo_channel, "fifo-raw", c, p.pair);
+      register_benchmark(join_name({"floor", "uds-raw", ctx, size}) + p.suffix, BM_RawFd,
+                         ipc::make_raw_uds_channel, "uds-raw", c, p.pair);
+    }
   }
   for (ipc::Context c : config.contexts) {
     if (c != ipc::Context::kThread) continue;

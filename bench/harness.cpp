@@ -28,6 +28,13 @@ ipc::PairOptions pair_options(const Config& config) {
   return {.timeout = config.timeout, .pin = config.pin};
 }
 
+namespace {
+long g_fixed_iterations = 0;
+}  // namespace
+
+void set_fixed_iterations(long n) { g_fixed_iterations = n; }
+long fixed_iterations() { return g_fixed_iterations; }
+
 std::chrono::milliseconds backstop(const ipc::PairOptions& pair) { return 2 * pair.timeout; }
 
 ipc::Options transport_options(const ipc::PairOptions& pair) {
@@ -73,14 +80,30 @@ std::vector<ipc::Context> contexts_with_spawn(const Config& config,
   return out;
 }
 
+std::vector<Placed> placements(const Config& config, bool busy_polls) {
+  if (config.pins.size() <= 1) return {{pair_options(config), ""}};
+  std::vector<Placed> out;
+  for (ipc::Pin pin : config.pins) {
+    if (busy_polls && pin == ipc::Pin::kSame) continue;
+    ipc::PairOptions pair = pair_options(config);
+    pair.pin = pin;
+    out.push_back({pair, "/pin:" + std::string(ipc::pin_name(pin))});
+  }
+  return out;
+}
+
 void register_sized(std::string_view scenario, SizedBenchmark bm,
                     const ipc::TransportInfo& transport, ipc::Context context,
-                    std::span<const std::size_t> sizes, const Config& config) {
+                    std::span<const std::size_t> sizes, const Config& config, bool swept) {
+  const std::vector<Placed> where = swept ? placements(config, transport.busy_polls)
+                                          : std::vector<Placed>{{pair_options(config), ""}};
   for (std::size_t size : sizes) {
-    const std::string name = join_name(
-        {scenario, transport.name, ipc::context_name(context), "size:" + std::to_string(size)});
-    register_benchmark(name, bm, &transport, context, size, pair_options(config),
-                       injected_delay_ns(name));
+    for (const Placed& p : where) {
+      const std::string name = join_name({scenario, transport.name, ipc::context_name(context),
+                                          "size:" + std::to_string(size)}) +
+                               p.suffix;
+      register_benchmark(name, bm, &transport, context, size, p.pair, injected_delay_ns(name));
+    }
   }
 }
 

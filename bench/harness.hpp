@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench/canary.hpp"
 #include "ipc/core/transport.hpp"
 #include "ipc/run/peer.hpp"
 
@@ -20,15 +21,30 @@ struct Config {
   std::chrono::milliseconds timeout{5000};
   std::vector<const ipc::TransportInfo*> transports;  // chosen with --transports
   std::vector<ipc::Context> contexts;                 // chosen with --contexts
-  ipc::Pin pin = ipc::Pin::kNone;                     // chosen with --pin
+  // --pin: the placements of the placement-swept scenarios (roundtrip, floor), in order;
+  // `pin`, the first, is every other scenario's.
+  std::vector<ipc::Pin> pins = {ipc::Pin::kNone};
+  ipc::Pin pin = ipc::Pin::kNone;
   // --contexts names spawn (the default). Kept out of `contexts`: a scenario offers the
   // spawn context only where its peer can run as a named entry (contexts_with_spawn).
   bool spawn = true;
+  // --benchmark_min_time=<n>x: exactly n iterations per repetition; 0: timed (min_time).
+  long iterations = 0;
 };
 
 // run_pair's options for this run: the watchdog timeout and the CPU placement. Every
 // benchmark gets its options here, so --timeout and --pin reach all of them.
 ipc::PairOptions pair_options(const Config& config);
+
+// One CPU placement a benchmark of a placement-swept scenario is registered with.
+struct Placed {
+  ipc::PairOptions pair;  // pair_options(config), with this placement
+  std::string suffix;     // "/pin:<placement>" when the run sweeps placements, else ""
+};
+// The placements of a placement-swept scenario (roundtrip, floor): one per --pin value.
+// With several, every name gets its "/pin:<p>" key, and a busy-polling pair is not
+// registered with both peers on one CPU (it would measure the scheduler, not itself).
+std::vector<Placed> placements(const Config& config, bool busy_polls);
 
 // How long a transport's own blocking call or a connect may wait: a backstop, twice the
 // watchdog's timeout, so that the watchdog in run_pair acts first.
@@ -36,11 +52,19 @@ std::chrono::milliseconds backstop(const ipc::PairOptions& pair);
 // The transport options of a pair: the backstop as their timeout.
 ipc::Options transport_options(const ipc::PairOptions& pair);
 
-// Registers one benchmark (real time: the CPU timer never sees a forked peer) and
-// records its name for --list=json; every scenario registers through here.
+// Every benchmark registered from now on runs exactly n iterations per repetition (0:
+// Google Benchmark picks the count from --benchmark_min_time).
+void set_fixed_iterations(long n);
+long fixed_iterations();
+
+// Registers one benchmark, in real time (the CPU timer never sees a forked peer) and with
+// the run's fixed iteration count if any; every scenario registers through here.
 template <typename... Args>
 benchmark::internal::Benchmark* register_benchmark(const std::string& name, Args&&... args) {
-  return benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)->UseRealTime();
+  benchmark::internal::Benchmark* b =
+      benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)->UseRealTime();
+  if (fixed_iterations() > 0) b->Iterations(fixed_iterations());
+  return b;
 }
 
 // A busy-polling peer pair with both peers pinned to one CPU measures the scheduler,
@@ -63,10 +87,11 @@ std::vector<ipc::Context> contexts_with_spawn(const Config& config,
 // size, the pair options, the injected delay (injected_delay_ns)).
 using SizedBenchmark = void (*)(benchmark::State&, const ipc::TransportInfo*, ipc::Context,
                                 std::size_t, ipc::PairOptions, std::int64_t);
-// Registers "<scenario>/<transport>/<context>/size:<n>" (real time) for each of `sizes`.
+// Registers "<scenario>/<transport>/<context>/size:<n>" (real time) for each of `sizes`;
+// `swept`: once per placement (placements()), else with the run's first.
 void register_sized(std::string_view scenario, SizedBenchmark bm,
                     const ipc::TransportInfo& transport, ipc::Context context,
-                    std::span<const std::size_t> sizes, const Config& config);
+                    std::span<const std::size_t> sizes, const Config& config, bool swept = false);
 
 // Counts a failed benchmark run for the exit status and the summary (main.cpp).
 void note_failure(const std::string& what);
@@ -81,6 +106,7 @@ template <typename Body>
 void guarded(benchmark::State& state, const std::string& label, Body&& body) {
   ipc::RunLabel scope(label);
   try {
+    canary_record(state);  // --canary only: the floor at this moment (canary.hpp)
     body();
   } catch (const std::exception& e) {
     const std::string what = label + ": " + e.what();

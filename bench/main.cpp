@@ -3,17 +3,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "bench/flags.hpp"
 #include "bench/harness.hpp"
+#include "bench/progress.hpp"
 #include "bench/scenarios.hpp"
 #include "ipc/os/cleanup.hpp"
 #include "ipc/run/spawn.hpp"
@@ -23,18 +26,22 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ipcbench [--list[=json]] [--quick] [--timeout=MS] [--transports=a,b,...]\n"
+    "usage: ipcbench [--list[=json]] [--quick] [--canary] [--timeout=MS] [--transports=a,b,...]\n"
     "                [--contexts=thread,process,spawn] [--pin=none|cross|same]\n"
     "                [Google Benchmark flags...]\n"
     "  --list        show the transports, contexts and scenarios, then exit;\n"
     "                --list=json: the same and every benchmark name, as JSON\n"
     "  --quick       smoke run: --benchmark_min_time=0.01 unless given (a few seconds);\n"
     "                otherwise the default is --benchmark_min_time=0.1\n"
+    "  --canary      interleave a short floor probe (cache line, futex) through the run and\n"
+    "                record the nearest one with every repetition (canary_* counters)\n"
     "  --timeout=MS  how long a peer may make no progress before it counts as hung\n"
     "                (default 5000)\n"
     "  --transports  run only these transports; --contexts: only these contexts\n"
-    "  --pin=P       CPU placement of the two peers: none (default), cross (two CPUs),\n"
-    "                same (one CPU); benchmarks that cannot be placed so are skipped\n"
+    "  --pin=P[,P]   CPU placement of the two peers: none (default), cross (two CPUs),\n"
+    "                same (one CPU); benchmarks that cannot be placed so are skipped.\n"
+    "                Several (e.g. none,cross,same): roundtrip/ and floor/ run in each,\n"
+    "                named .../pin:<P> (busy-polling pairs not in same); the rest in the first\n"
     "Benchmark names: see --list (one format per scenario). All Google Benchmark\n"
     "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
     "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
@@ -100,12 +107,14 @@ void list_text() {
                 std::string(s.summary).c_str(), "", std::string(s.format).c_str());
 }
 
-// Every benchmark name as --benchmark_list_tests prints it (Google Benchmark adds the
-// suffixes, e.g. /real_time), taken from the library itself: the two cannot differ.
+// Every benchmark name that --benchmark_list_tests prints (those the filter matches, with
+// the suffixes the library adds, e.g. /real_time), taken from the library itself.
 std::vector<std::string> listed_benchmarks() {
   std::ostringstream captured;
   std::streambuf* saved = std::cout.rdbuf(captured.rdbuf());
+  const bool was = std::exchange(benchmark::FLAGS_benchmark_list_tests, true);
   benchmark::RunSpecifiedBenchmarks();
+  benchmark::FLAGS_benchmark_list_tests = was;
   std::cout.rdbuf(saved);
   std::vector<std::string> names;
   std::istringstream lines(captured.str());
@@ -168,6 +177,8 @@ int main(int argc, char** argv) {
   bool has_min_time = false;
   std::string out_file;  // --benchmark_out: removed again if the run is cut short
   std::vector<char*> rest = {argv[0]};
+  std::deque<std::string> owned_args;      // flags rewritten for Google Benchmark 1.7.1
+  std::string display_format = "console";  // --benchmark_format
   try {
     for (int i = 1; i < argc; ++i) {
       std::string_view arg = argv[i];
@@ -186,6 +197,8 @@ int main(int argc, char** argv) {
                          "' (known: text, json)"};
       } else if (arg == "--quick") {
         quick = true;
+      } else if (arg == "--canary") {
+        bench::enable_canary();
       } else if (arg.rfind("--timeout=", 0) == 0) {
         config.timeout =
             std::chrono::milliseconds(parse_positive("--timeout", value("--timeout"), 3'600'000));
@@ -200,11 +213,19 @@ int main(int argc, char** argv) {
         }
       } else if (arg == "--pin" || arg.rfind("--pin=", 0) == 0) {
         if (arg == "--pin" && i + 1 == argc) throw UsageError{"--pin wants none, cross or same"};
-        std::string_view name = arg == "--pin" ? std::string_view(argv[++i]) : value("--pin");
-        auto pin = ipc::parse_pin(name);
-        if (!pin)
-          throw UsageError{"unknown --pin '" + std::string(name) + "' (known: none, cross, same)"};
-        config.pin = *pin;
+        std::string_view list = arg == "--pin" ? std::string_view(argv[++i]) : value("--pin");
+        config.pins.clear();
+        for (std::string_view name : split(list)) {
+          auto pin = ipc::parse_pin(name);
+          if (!pin)
+            throw UsageError{"unknown --pin '" + std::string(name) +
+                             "' (known: none, cross, same)"};
+          for (ipc::Pin seen : config.pins)
+            if (seen == *pin) throw UsageError{"--pin names '" + std::string(name) + "' twice"};
+          config.pins.push_back(*pin);
+        }
+        if (config.pins.empty()) throw UsageError{"--pin wants none, cross or same"};
+        config.pin = config.pins.front();
       } else if (arg.rfind("--contexts=", 0) == 0) {
         config.contexts.clear();
         config.spawn = false;
@@ -218,10 +239,23 @@ int main(int argc, char** argv) {
           else
             config.contexts.push_back(*c);
         }
+      } else if (arg.rfind("--benchmark_min_time=", 0) == 0 && arg.ends_with('x')) {
+        // Google Benchmark 1.8's "=<n>x": exactly n iterations, which 1.7.1 has no flag for.
+        const std::string_view n = value("--benchmark_min_time");
+        config.iterations =
+            parse_positive("--benchmark_min_time", n.substr(0, n.size() - 1), 1'000'000'000);
+        has_min_time = true;
       } else {
+        if (arg.rfind("--benchmark_min_time=", 0) == 0 && arg.ends_with('s')) {
+          // Google Benchmark 1.8's "=<seconds>s": 1.7.1 takes the bare number.
+          owned_args.push_back(std::string(arg.substr(0, arg.size() - 1)));
+          argv[i] = owned_args.back().data();
+          arg = argv[i];
+        }
         if (std::string err = bench::check_benchmark_flag(arg); !err.empty()) throw UsageError{err};
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
         if (arg.rfind("--benchmark_out=", 0) == 0) out_file = arg.substr(16);
+        if (arg.rfind("--benchmark_format=", 0) == 0) display_format = arg.substr(19);
         rest.push_back(argv[i]);
       }
     }
@@ -236,8 +270,6 @@ int main(int argc, char** argv) {
     list_text();
     return 0;
   }
-  static char list_tests_flag[] = "--benchmark_list_tests=true";
-  if (list_mode == ListMode::kJson) rest.push_back(list_tests_flag);
   static char quick_flag[] = "--benchmark_min_time=0.01";
   // 0.1 s per repetition rather than Google Benchmark's 0.5 s: ~360 benchmarks x 3
   // repetitions then take about 4 minutes here (0.2 s took 7); a 0.1 s repetition is
@@ -272,13 +304,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ipcbench: test fault armed (IPCBENCH_FAULT=%s): not a real run\n",
                  fault_spec.c_str());
 
+  bench::set_fixed_iterations(config.iterations);
   for (const bench::Scenario& s : bench::scenarios()) s.register_all(config);
   if (list_mode == ListMode::kJson) {
     list_json();
     return 0;
   }
   bench::add_context(config);
-  std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+  // Progress on stderr ("[k/N] ..., about 3m left"): a long run never sits silent.
+  const std::size_t runs =
+      listed_benchmarks().size() * static_cast<std::size_t>(benchmark::FLAGS_benchmark_repetitions);
+  bench::ProgressReporter progress(display_format, runs);
+  // No benchmark matched the filter: the listing above already said so, once.
+  std::size_t ran = runs == 0 ? 0 : benchmark::RunSpecifiedBenchmarks(&progress);
   benchmark::Shutdown();
   ipc::wait_if_interrupted();  // after Ctrl-C the interrupt thread sets the exit status
   if (ran == 0) {              // Google Benchmark said why: no benchmark matched the filter

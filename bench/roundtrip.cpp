@@ -94,7 +94,7 @@ void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,
 void register_roundtrip(const Config& config) {
   for (const ipc::TransportInfo* t : config.transports)
     for (ipc::Context c : contexts_with_spawn(config, *t))
-      register_sized("roundtrip", BM_RoundTrip, *t, c, kSizes, config);
+      register_sized("roundtrip", BM_RoundTrip, *t, c, kSizes, config, /*swept=*/true);
 }
 
 }  // namespace bench

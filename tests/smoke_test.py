@@ -214,6 +214,65 @@ class PinEverywhereTest(unittest.TestCase):
             self.assertIn("--pin cross needs two CPUs", b["error_message"], name)
 
 
+class RunShapeTest(unittest.TestCase):
+    """What ./run.sh asks for: placements in the names, interleaved repetitions, the drift
+    canary, progress on stderr, and Google Benchmark 1.8's --benchmark_min_time forms."""
+
+    def run_json(self, *args):
+        proc = run(*args, "--benchmark_format=json", timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return json.loads(proc.stdout), proc.stderr
+
+    def test_several_placements_name_round_trips_and_floors(self):
+        data, _ = self.run_json("--quick", "--pin=none,cross,same", "--contexts=thread",
+                                "--benchmark_filter=^roundtrip/(pipe|shm-ring-spin)/thread/"
+                                "size:64/|^floor/(futex|cacheline)/|^throughput/pipe/thread/"
+                                "size:64/")
+        self.assertEqual(data["context"]["pin"], "none,cross,same")
+        names = {b["name"] for b in data["benchmarks"]}
+        self.assertEqual(names, {
+            *[f"roundtrip/pipe/thread/size:64/pin:{p}/real_time"
+              for p in ["none", "cross", "same"]],
+            *[f"floor/futex/thread/pin:{p}/real_time" for p in ["none", "cross", "same"]],
+            # busy-polling pairs are not measured on one CPU
+            *[f"roundtrip/shm-ring-spin/thread/size:64/pin:{p}/real_time"
+              for p in ["none", "cross"]],
+            *[f"floor/cacheline/thread/pin:{p}/real_time" for p in ["none", "cross"]],
+            # other scenarios run in the first placement, unnamed
+            "throughput/pipe/thread/size:64/real_time"})
+        for b in data["benchmarks"]:
+            self.assertFalse(b.get("error_occurred"), b)
+
+    def test_duplicate_placement_is_refused(self):
+        proc = run("--pin=same,same", timeout=30)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--pin names 'same' twice", proc.stderr)
+
+    def test_interleaved_repetitions_carry_canary_and_start_time(self):
+        data, err = self.run_json(
+            "--canary", "--benchmark_min_time=0.01s", "--benchmark_repetitions=3",
+            "--benchmark_enable_random_interleaving=true", "--contexts=thread",
+            "--benchmark_filter=^roundtrip/(pipe|uds)/thread/size:64/")
+        reps = [b for b in data["benchmarks"] if b["run_type"] == "iteration"]
+        self.assertEqual(len(reps), 6)
+        for b in reps:
+            self.assertGreater(b["canary_cacheline_ns"], 0, b["name"])
+            self.assertGreater(b["canary_futex_ns"], b["canary_cacheline_ns"], b["name"])
+            self.assertGreaterEqual(b["canary_age_s"], 0)
+        self.assertRegex(err, r"\[6/6\] done in")
+
+    def test_min_time_in_iterations(self):
+        data, _ = self.run_json("--benchmark_min_time=7x",
+                                "--benchmark_filter=^roundtrip/pipe/thread/size:64/")
+        self.assertEqual([b["iterations"] for b in data["benchmarks"]], [7])
+
+    def test_bad_min_time(self):
+        for value in ["0x", "-3x", "abcs", "1.5x"]:
+            proc = run(f"--benchmark_min_time={value}", timeout=30)
+            self.assertEqual(proc.returncode, 2, value)
+            self.assertIn("--benchmark_min_time", proc.stderr)
+
+
 class FilterTest(unittest.TestCase):
     def test_transport_and_context_selection(self):
         proc = run("--quick", "--transports=pipe", "--contexts=process",
