@@ -62,8 +62,10 @@ void enable_canary() { g_enabled = true; }
 bool canary_enabled() { return g_enabled; }
 
 void canary_record(benchmark::State& state) {
-  if (!g_enabled) return;
+  using std::chrono::duration;
   const auto now = Clock::now();
+  state.counters["started_s"] = duration<double>(now - g_start).count();
+  if (!g_enabled) return;
   if (now - g_last.at >= kEvery) {
     try {
       g_last = {probe(ipc::BatonEnd::Mode::kSpin, kSpinTrips),
@@ -74,11 +76,9 @@ void canary_record(benchmark::State& state) {
       return;
     }
   }
-  using std::chrono::duration;
   state.counters["canary_cacheline_ns"] = g_last.cacheline_ns;
   state.counters["canary_futex_ns"] = g_last.futex_ns;
   state.counters["canary_age_s"] = duration<double>(Clock::now() - g_last.at).count();
-  state.counters["started_s"] = duration<double>(Clock::now() - g_start).count();
 }
 
 }  // namespace bench

@@ -14,11 +14,12 @@ namespace bench {
 void enable_canary();
 bool canary_enabled();
 
-// Probes if the last probe is older than a second, then records on `state` the counters
-// canary_cacheline_ns, canary_futex_ns (median round trip of the probe), canary_age_s
-// (seconds between that probe and this call) and started_s (seconds since the run
-// started: with random interleaving, repetitions of one benchmark are far apart). A
-// probe that cannot run (one CPU) turns the canary off with one line on stderr.
+// Records on `state` started_s (seconds since the run started: with random interleaving,
+// repetitions of one benchmark are far apart; the JSON file is written in this order).
+// With the canary on, also probes if the last probe is older than a second and records
+// canary_cacheline_ns, canary_futex_ns (median round trip of the probe) and canary_age_s
+// (seconds between that probe and this call). A probe that cannot run (one CPU) turns
+// the canary off with one line on stderr.
 void canary_record(benchmark::State& state);
 
 }  // namespace bench

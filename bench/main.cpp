@@ -17,6 +17,7 @@
 #include "bench/flags.hpp"
 #include "bench/harness.hpp"
 #include "bench/progress.hpp"
+#include "bench/run_order.hpp"
 #include "bench/scenarios.hpp"
 #include "ipc/os/cleanup.hpp"
 #include "ipc/run/spawn.hpp"
@@ -179,6 +180,7 @@ int main(int argc, char** argv) {
   std::vector<char*> rest = {argv[0]};
   std::deque<std::string> owned_args;      // flags rewritten for Google Benchmark 1.7.1
   std::string display_format = "console";  // --benchmark_format
+  std::string out_format = "json";         // --benchmark_out_format
   try {
     for (int i = 1; i < argc; ++i) {
       std::string_view arg = argv[i];
@@ -256,6 +258,7 @@ int main(int argc, char** argv) {
         if (arg.rfind("--benchmark_min_time", 0) == 0) has_min_time = true;
         if (arg.rfind("--benchmark_out=", 0) == 0) out_file = arg.substr(16);
         if (arg.rfind("--benchmark_format=", 0) == 0) display_format = arg.substr(19);
+        if (arg.rfind("--benchmark_out_format=", 0) == 0) out_format = arg.substr(23);
         rest.push_back(argv[i]);
       }
     }
@@ -316,7 +319,11 @@ int main(int argc, char** argv) {
       listed_benchmarks().size() * static_cast<std::size_t>(benchmark::FLAGS_benchmark_repetitions);
   bench::ProgressReporter progress(display_format, runs);
   // No benchmark matched the filter: the listing above already said so, once.
-  std::size_t ran = runs == 0 ? 0 : benchmark::RunSpecifiedBenchmarks(&progress);
+  // A JSON file holds the repetitions in the order they ran (run_order.hpp).
+  bench::RunOrderReporter run_order;
+  benchmark::BenchmarkReporter* file =
+      !out_file.empty() && out_format == "json" ? &run_order : nullptr;
+  std::size_t ran = runs == 0 ? 0 : benchmark::RunSpecifiedBenchmarks(&progress, file);
   benchmark::Shutdown();
   ipc::wait_if_interrupted();  // after Ctrl-C the interrupt thread sets the exit status
   if (ran == 0) {              // Google Benchmark said why: no benchmark matched the filter

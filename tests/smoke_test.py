@@ -261,6 +261,27 @@ class RunShapeTest(unittest.TestCase):
             self.assertGreaterEqual(b["canary_age_s"], 0)
         self.assertRegex(err, r"\[6/6\] done in")
 
+    def test_results_file_holds_repetitions_in_run_order(self):
+        # Google Benchmark 1.7.1 reports interleaved repetitions grouped per benchmark;
+        # the file must show the order they ran in (12 runs: grouped order would be sorted
+        # by start time about once in 15,000 runs).
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "r.json")
+            proc = run("--benchmark_min_time=1x", "--benchmark_repetitions=3",
+                       "--benchmark_enable_random_interleaving=true", "--contexts=thread",
+                       "--benchmark_filter=^roundtrip/(pipe|uds|fifo|tcp)/thread/size:64/",
+                       f"--benchmark_out={out}", timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(out) as f:
+                benchmarks = json.load(f)["benchmarks"]
+        reps = [b for b in benchmarks if b["run_type"] == "iteration"]
+        self.assertEqual(len(reps), 12)
+        starts = [b["started_s"] for b in reps]
+        self.assertEqual(starts, sorted(starts))
+        # the aggregates follow, four per benchmark
+        self.assertEqual(benchmarks[12:], [b for b in benchmarks if b["run_type"] == "aggregate"])
+        self.assertEqual(len(benchmarks), 12 + 4 * 4)
+
     def test_min_time_in_iterations(self):
         data, _ = self.run_json("--benchmark_min_time=7x",
                                 "--benchmark_filter=^roundtrip/pipe/thread/size:64/")
