@@ -19,6 +19,7 @@
 #include "bench/progress.hpp"
 #include "bench/run_order.hpp"
 #include "bench/scenarios.hpp"
+#include "ipc/core/plant.hpp"
 #include "ipc/os/cleanup.hpp"
 #include "ipc/run/spawn.hpp"
 #include "ipc/testing/fault.hpp"
@@ -168,6 +169,13 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     fault_error = std::string("IPCBENCH_FAULT: ") + e.what();
   }
+  // Test only: a -DIPCBENCH_PLANT=ON build's planted cost, counted before any peer starts.
+  double planted = 0;
+  try {
+    planted = ipc::planted_syscalls();
+  } catch (const std::invalid_argument& e) {
+    fault_error = e.what();
+  }
   // A spawned peer (--peer=...) runs its entry and exits; nothing else of main runs.
   if (std::optional<int> code = ipc::run_peer_mode(argc, argv)) return *code;
   bench::Config config;
@@ -306,6 +314,15 @@ int main(int argc, char** argv) {
   if (!fault_spec.empty())
     std::fprintf(stderr, "ipcbench: test fault armed (IPCBENCH_FAULT=%s): not a real run\n",
                  fault_spec.c_str());
+  if (planted > 0) {
+    std::fprintf(stderr,
+                 "ipcbench: planted cost: %.2f getppid calls per queue send (IPCBENCH_PLANT_NS):"
+                 " not a real run\n",
+                 planted);
+    char per_send[32];
+    std::snprintf(per_send, sizeof per_send, "%.3f", planted);
+    benchmark::AddCustomContext("planted_syscalls_per_send", per_send);
+  }
 
   bench::set_fixed_iterations(config.iterations);
   for (const bench::Scenario& s : bench::scenarios()) s.register_all(config);

@@ -9,6 +9,7 @@
 
 #include "ipc/core/buffer.hpp"
 #include "ipc/core/error.hpp"
+#include "ipc/core/plant.hpp"
 
 namespace ipc {
 namespace {
@@ -96,7 +97,10 @@ class QueueTransport final : public Transport {
  public:
   QueueTransport(std::shared_ptr<MessageQueue> out, std::shared_ptr<MessageQueue> in)
       : out_(std::move(out)), in_(std::move(in)) {}
-  void send(std::span<const std::byte> message) override { out_->push(message); }
+  void send(std::span<const std::byte> message) override {
+    plant_cost();  // nothing, except in a -DIPCBENCH_PLANT=ON build (plant.hpp)
+    out_->push(message);
+  }
   std::size_t recv(std::span<std::byte> buffer) override { return in_->pop(buffer); }
   void shutdown() noexcept override {
     out_->close();
