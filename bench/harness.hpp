@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench/canary.hpp"
+#include "bench/progress.hpp"
 #include "ipc/core/transport.hpp"
 #include "ipc/run/peer.hpp"
 
@@ -106,7 +107,8 @@ template <typename Body>
 void guarded(benchmark::State& state, const std::string& label, Body&& body) {
   ipc::RunLabel scope(label);
   try {
-    canary_record(state);  // --canary only: the floor at this moment (canary.hpp)
+    progress_note(label);  // progress.hpp
+    canary_record(state);  // started_s; with --canary, the floor at this moment
     body();
   } catch (const std::exception& e) {
     const std::string what = label + ": " + e.what();
