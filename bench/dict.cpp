@@ -30,6 +30,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "bench/harness.hpp"
@@ -63,6 +64,43 @@ const std::vector<std::string>& the_keys() {
   return keys;
 }
 
+// The keys' hashes, computed once: what CPython does for the str keys of the Python
+// reference (a str caches its hash), so dict/local-prehashed does the same work as
+// py-local; dict/local hashes each key as a C++ program with fresh strings would.
+const std::vector<std::size_t>& the_key_hashes() {
+  static const std::vector<std::size_t> hashes = [] {
+    std::vector<std::size_t> h;
+    for (const std::string& key : the_keys()) h.push_back(ipc::StringHash{}(key));
+    return h;
+  }();
+  return hashes;
+}
+
+// A key with its hash, and a dictionary that takes it without hashing again (same hash
+// function as ipc::Dict, so the same buckets).
+struct Prehashed {
+  std::string_view key;
+  std::size_t hash;
+};
+struct PrehashedHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return ipc::StringHash{}(s); }
+  std::size_t operator()(const Prehashed& p) const noexcept { return p.hash; }
+};
+struct PrehashedEqual {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+  bool operator()(const Prehashed& p, std::string_view s) const noexcept { return p.key == s; }
+  bool operator()(std::string_view s, const Prehashed& p) const noexcept { return p.key == s; }
+};
+using PrehashedDict =
+    std::unordered_map<std::string, ipc::DictValue, PrehashedHash, PrehashedEqual>;
+
+const PrehashedDict& the_prehashed_dict() {
+  static const PrehashedDict dict(the_dict().begin(), the_dict().end());
+  return dict;
+}
+
 // splitmix64: cheap next to a lookup, and the same sequence everywhere.
 struct Rng {
   std::uint64_t state;
@@ -82,7 +120,12 @@ std::uint64_t lookup_batch(Lookup&& lookup, Rng& rng, std::uint64_t n) {
   std::uint64_t verified = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
     std::size_t k = static_cast<std::size_t>(rng.next() % keys.size());
-    if (!lookup(keys[k], value)) throw ipc::MessageError("dict: " + keys[k] + " not found");
+    bool found;
+    if constexpr (std::is_invocable_v<Lookup&, std::size_t, ipc::DictValue&>)
+      found = lookup(k, value);  // by key index (dict/local-prehashed)
+    else
+      found = lookup(keys[k], value);
+    if (!found) throw ipc::MessageError("dict: " + keys[k] + " not found");
     ipc::check_dict_value(value, k);
     ++verified;
   }
@@ -202,6 +245,25 @@ void BM_DictLocal(benchmark::State& state, ipc::PairOptions pair) {
         [&](std::size_t) {
           return [&](std::string_view key, ipc::DictValue& out) {
             auto it = dict.find(key);
+            if (it == dict.end()) return false;
+            out = it->second;
+            return true;
+          };
+        },
+        [] {});
+  });
+}
+
+void BM_DictLocalPrehashed(benchmark::State& state, ipc::PairOptions pair) {
+  guarded(state, "dict/local-prehashed", [&] {
+    const PrehashedDict& dict = the_prehashed_dict();
+    const std::vector<std::string>& keys = the_keys();
+    const std::vector<std::size_t>& hashes = the_key_hashes();
+    thread_readers_loop(
+        state, 1, kFastBatch, pair.pin,
+        [&](std::size_t) {
+          return [&](std::size_t k, ipc::DictValue& out) {
+            auto it = dict.find(Prehashed{keys[k], hashes[k]});
             if (it == dict.end()) return false;
             out = it->second;
             return true;
@@ -347,9 +409,12 @@ void BM_DictManager(benchmark::State& state, const ipc::TransportInfo* transport
 void register_dict(const Config& config) {
   bool threads = false;
   for (ipc::Context c : config.contexts) threads |= c == ipc::Context::kThread;
-  if (threads)
+  if (threads) {
     register_benchmark(label_of("local", ipc::Context::kThread, 1), BM_DictLocal,
                        pair_options(config));
+    register_benchmark(label_of("local-prehashed", ipc::Context::kThread, 1), BM_DictLocalPrehashed,
+                       pair_options(config));
+  }
   for (std::size_t n : kReaderCounts) {
     if (!threads) break;
     register_benchmark(label_of("mutex", ipc::Context::kThread, n), BM_DictMutex, n,
