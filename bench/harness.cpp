@@ -1,5 +1,6 @@
 #include "bench/harness.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 
@@ -80,7 +81,7 @@ std::vector<ipc::Context> contexts_with_spawn(const Config& config,
   return out;
 }
 
-std::vector<Placed> placements(const Config& config, bool busy_polls) {
+std::vector<Placed> placements(const Config& config, bool busy_polls, bool all) {
   if (config.pins.size() <= 1) return {{pair_options(config), ""}};
   std::vector<Placed> out;
   for (ipc::Pin pin : config.pins) {
@@ -88,16 +89,24 @@ std::vector<Placed> placements(const Config& config, bool busy_polls) {
     ipc::PairOptions pair = pair_options(config);
     pair.pin = pin;
     out.push_back({pair, "/pin:" + std::string(ipc::pin_name(pin))});
+    if (!all) break;
   }
   return out;
+}
+
+bool size_selected(const Config& config, std::size_t size) {
+  return config.sizes.empty() ||
+         std::find(config.sizes.begin(), config.sizes.end(), size) != config.sizes.end();
 }
 
 void register_sized(std::string_view scenario, SizedBenchmark bm,
                     const ipc::TransportInfo& transport, ipc::Context context,
                     std::span<const std::size_t> sizes, const Config& config, bool swept) {
-  const std::vector<Placed> where = swept ? placements(config, transport.busy_polls)
-                                          : std::vector<Placed>{{pair_options(config), ""}};
+  const std::vector<Placed> where =
+      swept ? placements(config, transport.busy_polls, context != ipc::Context::kSpawn)
+            : std::vector<Placed>{{pair_options(config), ""}};
   for (std::size_t size : sizes) {
+    if (!size_selected(config, size)) continue;
     for (const Placed& p : where) {
       const std::string name = join_name({scenario, transport.name, ipc::context_name(context),
                                           "size:" + std::to_string(size)}) +

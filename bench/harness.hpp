@@ -31,6 +31,8 @@ struct Config {
   bool spawn = true;
   // --benchmark_min_time=<n>x: exactly n iterations per repetition; 0: timed (min_time).
   long iterations = 0;
+  // --sizes: the message sizes of the size-swept scenarios to register; empty: all.
+  std::vector<std::size_t> sizes;
 };
 
 // run_pair's options for this run: the watchdog timeout and the CPU placement. Every
@@ -45,7 +47,12 @@ struct Placed {
 // The placements of a placement-swept scenario (roundtrip, floor): one per --pin value.
 // With several, every name gets its "/pin:<p>" key, and a busy-polling pair is not
 // registered with both peers on one CPU (it would measure the scheduler, not itself).
-std::vector<Placed> placements(const Config& config, bool busy_polls);
+// `all` false: the first placement only, still named (the spawn context: its steady state
+// is the process context's, placed the same way; only how it starts differs).
+std::vector<Placed> placements(const Config& config, bool busy_polls, bool all = true);
+
+// Whether --sizes lets a size-swept scenario register `size`.
+bool size_selected(const Config& config, std::size_t size);
 
 // How long a transport's own blocking call or a connect may wait: a backstop, twice the
 // watchdog's timeout, so that the watchdog in run_pair acts first.

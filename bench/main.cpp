@@ -29,7 +29,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: ipcbench [--list[=json]] [--quick] [--canary] [--timeout=MS] [--transports=a,b,...]\n"
-    "                [--contexts=thread,process,spawn] [--pin=none|cross|same]\n"
+    "                [--sizes=N,...] [--contexts=thread,process,spawn] [--pin=P[,P]]\n"
     "                [Google Benchmark flags...]\n"
     "  --list        show the transports, contexts and scenarios, then exit;\n"
     "                --list=json: the same and every benchmark name, as JSON\n"
@@ -40,10 +40,12 @@ constexpr const char* kUsage =
     "  --timeout=MS  how long a peer may make no progress before it counts as hung\n"
     "                (default 5000)\n"
     "  --transports  run only these transports; --contexts: only these contexts\n"
+    "  --sizes=N,... message sizes (bytes) of the size-swept scenarios to run (default all)\n"
     "  --pin=P[,P]   CPU placement of the two peers: none (default), cross (two CPUs),\n"
     "                same (one CPU); benchmarks that cannot be placed so are skipped.\n"
     "                Several (e.g. none,cross,same): roundtrip/ and floor/ run in each,\n"
-    "                named .../pin:<P> (busy-polling pairs not in same); the rest in the first\n"
+    "                named .../pin:<P> (busy-polling pairs not in same; spawn only in the\n"
+    "                first: its steady state is process's); the rest in the first\n"
     "Benchmark names: see --list (one format per scenario). All Google Benchmark\n"
     "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
     "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
@@ -236,6 +238,11 @@ int main(int argc, char** argv) {
         }
         if (config.pins.empty()) throw UsageError{"--pin wants none, cross or same"};
         config.pin = config.pins.front();
+      } else if (arg.rfind("--sizes=", 0) == 0) {
+        config.sizes.clear();
+        for (std::string_view n : split(value("--sizes")))
+          config.sizes.push_back(static_cast<std::size_t>(parse_positive("--sizes", n, 1L << 30)));
+        if (config.sizes.empty()) throw UsageError{"--sizes wants sizes in bytes, e.g. 64,4096"};
       } else if (arg.rfind("--contexts=", 0) == 0) {
         config.contexts.clear();
         config.spawn = false;

@@ -64,6 +64,7 @@ void register_throughput(const Config& config) {
   for (ipc::Context c : config.contexts) threads |= c == ipc::Context::kThread;
   for (std::size_t size : kSizes) {
     if (!threads) break;
+    if (!size_selected(config, size)) continue;
     std::string name =
         join_name({"throughput", "memcpy", "thread", "size:" + std::to_string(size)});
     register_benchmark(name, BM_Memcpy, size);

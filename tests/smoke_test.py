@@ -243,6 +243,20 @@ class RunShapeTest(unittest.TestCase):
         for b in data["benchmarks"]:
             self.assertFalse(b.get("error_occurred"), b)
 
+    def test_sizes_and_spawn_placement(self):
+        # --sizes picks the sizes of size-swept scenarios; spawn runs in the first placement
+        proc = run("--list=json", "--pin=same,cross", "--sizes=4096", "--transports=pipe",
+                   timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = [n for n in json.loads(proc.stdout)["benchmarks"]
+                 if n.startswith("roundtrip/")]
+        self.assertEqual(sorted(names), sorted([
+            "roundtrip/pipe/thread/size:4096/pin:same/real_time",
+            "roundtrip/pipe/thread/size:4096/pin:cross/real_time",
+            "roundtrip/pipe/process/size:4096/pin:same/real_time",
+            "roundtrip/pipe/process/size:4096/pin:cross/real_time",
+            "roundtrip/pipe/spawn/size:4096/pin:same/real_time"]))
+
     def test_duplicate_placement_is_refused(self):
         proc = run("--pin=same,same", timeout=30)
         self.assertEqual(proc.returncode, 2)
