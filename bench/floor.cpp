@@ -7,6 +7,12 @@
 //   pipe-raw   one write(2) and one read(2) per message on two pipes, nothing else
 //   fifo-raw   the same on two named pipes (mkfifo) in a temporary directory
 //   uds-raw    the same on socketpair(AF_UNIX, SOCK_STREAM)
+//   uds-seqpacket-raw, tcp-raw  the same on socketpair(AF_UNIX, SOCK_SEQPACKET) and on
+//              a loopback TCP connection (TCP_NODELAY); each raw loop at 64 B, 4 KiB and
+//              64 KiB (read(2) until the message is complete: one read when it is there)
+//   pipe-raw-stream, uds-raw-stream  a one-way stream on the same: one write(2) of
+//              <bytes> per message, reads of exactly <bytes>, no framing, no checks but
+//              the count of messages at the end and the last one's bytes
 //   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
 // The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg and the
 // latency percentiles, recorded as in roundtrip/ right after each send, while the
@@ -25,7 +31,25 @@
 namespace bench {
 namespace {
 
-constexpr std::size_t kRawSize = 64;
+constexpr std::size_t kRawSize = 64;  // the baton's payload
+// The raw system-call loops: the round trips' and streams' sizes they are floors of.
+constexpr std::size_t kRawSizes[] = {64, 4096, 65536};
+
+struct RawKind {
+  const char* kind;
+  ipc::ChannelFactory make;
+};
+constexpr RawKind kRawKinds[] = {
+    {"pipe-raw", ipc::make_raw_pipe_channel},
+    {"fifo-raw", ipc::make_raw_fifo_channel},
+    {"uds-raw", ipc::make_raw_uds_channel},
+    {"uds-seqpacket-raw", ipc::make_raw_seqpacket_channel},
+    {"tcp-raw", ipc::make_raw_tcp_channel},
+};
+constexpr RawKind kRawStreamKinds[] = {
+    {"pipe-raw-stream", ipc::make_raw_pipe_channel},
+    {"uds-raw-stream", ipc::make_raw_uds_channel},
+};
 constexpr std::size_t kMemcpySizes[] = {64, 4096, 65536, 1048576};
 
 // One floor ping-pong on the channel `make` opens: `peer` echoes on the other end; the
@@ -112,35 +136,77 @@ void BM_Baton(benchmark::State& state, ipc::BatonEnd::Mode mode, const char* kin
       });
 }
 
-void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kind,
+void BM_RawFd(benchmark::State& state, ipc::ChannelFactory make, const char* kind, std::size_t size,
               ipc::Context context, ipc::PairOptions pair) {
-  ipc::AlignedBuffer out(kRawSize), in(kRawSize);
-  ipc::fill_pattern(out.span(), kRawSize);
+  ipc::AlignedBuffer out(size), in(size);
+  ipc::fill_pattern(out.span(), size);
   auto end = [](ipc::Transport& t) -> ipc::RawFdEnd& { return static_cast<ipc::RawFdEnd&>(t); };
   floor_ping_pong(
       state, floor_label(kind, context), context, pair, make,
-      [end](ipc::Transport& t) {
-        ipc::AlignedBuffer buf(kRawSize);
-        for (;;) {
-          std::size_t n = end(t).read_once(buf.span());
-          if (n == 0) return;
-          if (end(t).write_once(buf.span().first(n)) != n) throw ipc::MessageError("short write");
-        }
+      [end, size](ipc::Transport& t) {
+        ipc::AlignedBuffer buf(size);
+        while (end(t).read_exact(buf.span()))
+          if (end(t).write_once(buf.span()) != size) throw ipc::MessageError("short write");
       },
       [&](ipc::Transport& t) {
-        if (end(t).write_once(out.span()) != kRawSize) throw ipc::MessageError("short write");
+        if (end(t).write_once(out.span()) != size) throw ipc::MessageError("short write");
       },
       [&](ipc::Transport& t) {
-        if (std::size_t n = end(t).read_once(in.span()); n != kRawSize)
-          throw ipc::MessageError("got " + std::to_string(n) + " of " + std::to_string(kRawSize) +
-                                  " bytes back");
+        if (!end(t).read_exact(in.span())) throw ipc::MessageError("the peer stopped early");
       },
       [&](ipc::Transport& t) {
         end(t).end_stream();
-        ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
+        ipc::check_pattern(in.span(), size);  // the last echo, once
       });
   if (!state.error_occurred())
-    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * kRawSize));
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
+}
+
+// The raw stream: the main side writes `size` bytes per iteration (one write(2)), the
+// peer reads exactly `size` per message (one read(2) when the kernel has them all),
+// nothing else; at the end of the stream the peer writes back the count of messages it
+// read (and checks the last one's bytes), inside the last iteration, so real time runs
+// until the last message arrived.
+void BM_RawStream(benchmark::State& state, ipc::ChannelFactory make, const char* kind,
+                  std::size_t size, ipc::Context context, ipc::PairOptions pair) {
+  guarded(state, floor_label(kind, context), [&] {
+    const ipc::Options options = transport_options(pair);
+    CpuMeter cpu;
+    ipc::AlignedBuffer out(size);
+    ipc::fill_pattern(out.span(), size);
+    auto end = [](ipc::Transport& t) -> ipc::RawFdEnd& { return static_cast<ipc::RawFdEnd&>(t); };
+    const auto total = static_cast<std::uint64_t>(state.max_iterations);
+    ipc::run_pair(
+        context, make(options),
+        [end, size](ipc::Transport& t) {
+          ipc::AlignedBuffer buf(size);
+          std::uint64_t count = 0;
+          while (end(t).read_exact(buf.span())) ++count;
+          if (count > 0) ipc::check_pattern(buf.span(), size);
+          const auto bytes = std::as_bytes(std::span(&count, 1));
+          if (end(t).write_once(bytes) != bytes.size()) throw ipc::MessageError("short write");
+        },
+        [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
+          std::uint64_t seq = 0;
+          for (auto _ : state) {
+            if (end(t).write_once(out.span()) != size) throw ipc::MessageError("short write");
+            heartbeat.beat();
+            if (++seq == total) {
+              end(t).end_stream();
+              std::uint64_t count = 0;
+              if (!end(t).read_exact(std::as_writable_bytes(std::span(&count, 1))))
+                throw ipc::MessageError("the peer sent no count");
+              if (count != total)
+                throw ipc::MessageError("the peer read " + std::to_string(count) + " of " +
+                                        std::to_string(total) + " messages");
+            }
+          }
+        },
+        pair);
+    cpu.report(state, state.iterations());
+    state.SetItemsProcessed(state.iterations());
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+  });
 }
 
 void BM_Memcpy(benchmark::State& state, std::size_t size) {
@@ -176,12 +242,16 @@ void register_floor(const Config& config) {
     for (const Placed& p : placements(config, /*busy_polls=*/false)) {
       register_benchmark(join_name({"floor", "futex", ctx}) + p.suffix, BM_Baton,
                          ipc::BatonEnd::Mode::kFutex, "futex", 0, c, p.pair);
-      register_benchmark(join_name({"floor", "pipe-raw", ctx, size}) + p.suffix, BM_RawFd,
-                         ipc::make_raw_pipe_channel, "pipe-raw", c, p.pair);
-      register_benchmark(join_name({"floor", "fifo-raw", ctx, size}) + p.suffix, BM_RawFd,
-                         ipc::make_raw_fifo_channel, "fifo-raw", c, p.pair);
-      register_benchmark(join_name({"floor", "uds-raw", ctx, size}) + p.suffix, BM_RawFd,
-                         ipc::make_raw_uds_channel, "uds-raw", c, p.pair);
+      for (const RawKind& raw : kRawKinds)
+        for (std::size_t n : kRawSizes)
+          register_benchmark(
+              join_name({"floor", raw.kind, ctx, "size:" + std::to_string(n)}) + p.suffix, BM_RawFd,
+              raw.make, raw.kind, n, c, p.pair);
+      for (const RawKind& raw : kRawStreamKinds)
+        for (std::size_t n : kRawSizes)
+          register_benchmark(
+              join_name({"floor", raw.kind, ctx, "size:" + std::to_string(n)}) + p.suffix,
+              BM_RawStream, raw.make, raw.kind, n, c, p.pair);
     }
   }
   for (ipc::Context c : config.contexts) {

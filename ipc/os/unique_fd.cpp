@@ -28,6 +28,10 @@ FdPair make_pipe() {
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+void set_pipe_size(int fd, std::size_t bytes) noexcept {
+  ::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(bytes));
+}
+
 void write_all(int fd, std::span<const std::byte> data, const char* what) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

@@ -41,6 +41,14 @@ struct FdPair {
 // pipe2(O_CLOEXEC).
 FdPair make_pipe();
 
+// The pipe size the pipe and fifo transports (and their raw floors) ask for: a 64 KiB
+// message and its length prefix fit at once (the default, 64 KiB, makes the writer
+// block in the middle of it and the two sides take turns).
+inline constexpr std::size_t kPipeBytes = 256 * 1024;
+// F_SETPIPE_SZ on a pipe or FIFO end, best effort: a refusal (the per-user limit,
+// /proc/sys/fs/pipe-max-size) leaves the pipe as it was.
+void set_pipe_size(int fd, std::size_t bytes) noexcept;
+
 // Writes all of `data`, retrying EINTR and short writes. Throws ClosedError on
 // EPIPE/ECONNRESET, std::system_error otherwise. `what` names the object.
 void write_all(int fd, std::span<const std::byte> data, const char* what);

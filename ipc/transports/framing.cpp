@@ -31,7 +31,10 @@ class StreamTransport final : public Transport {
         rbuf_(kReadBuffer),
         sbuf_(kSmallSend) {
     // A pipe has no MSG_NOSIGNAL: a write to a closed pipe must give EPIPE, not kill us.
-    if (!is_socket_) ignore_sigpipe();
+    if (!is_socket_) {
+      ignore_sigpipe();
+      set_pipe_size(wfd_, kPipeBytes);  // a 64 KiB message and its prefix at once
+    }
   }
 
   ~StreamTransport() override = default;
@@ -71,13 +74,12 @@ class StreamTransport final : public Transport {
   }
 
   std::size_t recv(std::span<std::byte> buffer) override {
+    if (begin_ == end_) return recv_direct(buffer);
     std::uint64_t len;
     fill(sizeof len);
     std::memcpy(&len, rbuf_.data() + begin_, sizeof len);
     begin_ += sizeof len;
-    if (len > buffer.size())
-      throw MessageError(std::string(what_) + ": message of " + std::to_string(len) +
-                         " bytes does not fit a " + std::to_string(buffer.size()) + "-byte buffer");
+    check_fits(len, buffer);
     std::size_t have = std::min<std::size_t>(end_ - begin_, len);
     copy_bytes(buffer.data(), rbuf_.data() + begin_, have);
     begin_ += have;
@@ -129,6 +131,68 @@ class StreamTransport final : public Transport {
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<std::size_t>(n);
     return ::sendmsg(wfd_, &msg, MSG_NOSIGNAL);
+  }
+
+  void check_fits(std::uint64_t len, std::span<std::byte> buffer) const {
+    if (len > buffer.size())
+      throw MessageError(std::string(what_) + ": message of " + std::to_string(len) +
+                         " bytes does not fit a " + std::to_string(buffer.size()) + "-byte buffer");
+  }
+
+  // Nothing buffered: one readv(2) puts the length prefix in `len`, the payload straight
+  // into the caller's buffer (no copy; when the buffer is the message's size, exactly the
+  // frame) and whatever follows, already sent, into the read buffer for the next calls.
+  std::size_t recv_direct(std::span<std::byte> buffer) {
+    std::uint64_t len = 0;
+    // What follows this message can fill the read buffer at most: a small buffer is
+    // followed by half of it; a large one is read into up to its first kReadBuffer
+    // bytes here (the rest of a large message goes straight in below).
+    const bool small = buffer.size() <= kReadBuffer / 2;
+    iovec iov[3] = {{&len, sizeof len},
+                    {buffer.data(), small ? buffer.size() : std::min(buffer.size(), kReadBuffer)},
+                    {rbuf_.data(), small ? kReadBuffer / 2 : 0}};
+    std::size_t got = 0;
+    // Rarely more than once: only a prefix split across two writes' arrival.
+    while (got < sizeof len) {
+      int first = 0;
+      std::size_t skip = got;
+      while (skip >= iov[first].iov_len) skip -= iov[first++].iov_len;
+      iovec rest[3];
+      int n = 0;
+      for (int i = first; i < 3; ++i)
+        if (iov[i].iov_len > 0) rest[n++] = iov[i];
+      rest[0].iov_base = static_cast<char*>(rest[0].iov_base) + skip;
+      rest[0].iov_len -= skip;
+      got += read_iov(rest, n);
+    }
+    check_fits(len, buffer);
+    const std::size_t body = got - sizeof len;  // of which past the buffer: in rbuf_
+    if (body <= len) {
+      read_all(read_fd_.get(), buffer.subspan(body, len - body), what_);
+      return len;
+    }
+    // Read past this message: its successors' bytes go to the read buffer, in order.
+    const std::size_t in_buffer = std::min(body, iov[1].iov_len) - len;
+    const std::size_t in_rbuf = body - std::min(body, iov[1].iov_len);
+    if (in_buffer > 0) {
+      std::memmove(rbuf_.data() + in_buffer, rbuf_.data(), in_rbuf);
+      std::memcpy(rbuf_.data(), buffer.data() + len, in_buffer);
+    }
+    begin_ = 0;
+    end_ = in_buffer + in_rbuf;
+    return len;
+  }
+
+  // One readv(2) of at least one byte, retrying EINTR; ClosedError at end of stream.
+  std::size_t read_iov(iovec* iov, int n) {
+    for (;;) {
+      ssize_t got = ::readv(read_fd_.get(), iov, n);
+      if (got > 0) return static_cast<std::size_t>(got);
+      if (got == 0) throw ClosedError(std::string("read ") + what_ + ": peer closed");
+      if (errno == EINTR) continue;
+      if (errno == ECONNRESET) throw ClosedError(std::string("read ") + what_ + ": peer closed");
+      throw_errno(std::string("read ") + what_);
+    }
   }
 
   // Ensures at least `need` buffered bytes, compacting the buffer first if needed.

@@ -87,7 +87,7 @@ std::unique_ptr<Transport> connect_tcp(const std::string& address, const Options
   return make_stream_transport(std::move(client), UniqueFd(), "tcp");
 }
 
-Channel make_tcp_channel(const Options&) {
+std::pair<UniqueFd, UniqueFd> tcp_loopback_pair() {
   // Listen on an ephemeral loopback port, connect, accept; the listener is closed
   // at once, so two runs never collide on a port.
   sockaddr_in addr{};
@@ -101,6 +101,11 @@ Channel make_tcp_channel(const Options&) {
   if (!server) throw_errno("accept tcp");
   set_nodelay(client.get());
   set_nodelay(server.get());
+  return {std::move(client), std::move(server)};
+}
+
+Channel make_tcp_channel(const Options&) {
+  auto [client, server] = tcp_loopback_pair();
   return {make_stream_transport(std::move(client), UniqueFd(), "tcp"),
           make_stream_transport(std::move(server), UniqueFd(), "tcp")};
 }

@@ -22,28 +22,29 @@ std::pair<UniqueFd, UniqueFd> socket_pair(int type, const char* what) {
 }
 
 // SOCK_SEQPACKET keeps boundaries itself, but a packet must fit the socket buffer,
-// so a message goes as packets of at most kPacket bytes; the first carries the total
+// so a message goes as packets of at most packet_ bytes; the first carries the total
 // length in front, and each is received straight into the caller's buffer.
 class SeqpacketTransport final : public Transport {
  public:
-  explicit SeqpacketTransport(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit SeqpacketTransport(UniqueFd fd) : fd_(std::move(fd)), packet_(packet_bytes(fd_.get())) {}
 
   void send(std::span<const std::byte> message) override {
     std::uint64_t len = message.size();
-    std::size_t first = std::min(message.size(), kPacket - sizeof len);
+    std::size_t first = std::min(message.size(), packet_ - sizeof len);
     iovec iov[2] = {{&len, sizeof len}, {const_cast<std::byte*>(message.data()), first}};
     send_packet(iov, 2);
-    for (std::size_t off = first; off < message.size(); off += kPacket) {
+    for (std::size_t off = first; off < message.size(); off += packet_) {
       iovec part{const_cast<std::byte*>(message.data()) + off,
-                 std::min(kPacket, message.size() - off)};
+                 std::min(packet_, message.size() - off)};
       send_packet(&part, 1);
     }
   }
 
   std::size_t recv(std::span<std::byte> buffer) override {
     std::uint64_t len = 0;
-    iovec iov[2] = {{&len, sizeof len},
-                    {buffer.data(), std::min(buffer.size(), kPacket - sizeof len)}};
+    // Packets are received straight into place, each into all the room left (their
+    // size is the sender's: a packet larger than that room is MSG_TRUNC, an error).
+    iovec iov[2] = {{&len, sizeof len}, {buffer.data(), buffer.size()}};
     bool truncated = false;
     std::size_t got = recv_packet(iov, 2, &truncated);
     if (got < sizeof len) throw MessageError("uds-seqpacket: short packet");
@@ -52,7 +53,7 @@ class SeqpacketTransport final : public Transport {
                          " bytes does not fit a " + std::to_string(buffer.size()) + "-byte buffer");
     std::size_t off = got - sizeof len;
     while (off < len && !truncated) {
-      iovec part{buffer.data() + off, std::min(kPacket, len - off)};
+      iovec part{buffer.data() + off, len - off};
       off += recv_packet(&part, 1, &truncated);
     }
     if (truncated) throw MessageError("uds-seqpacket: a packet was larger than expected");
@@ -66,7 +67,15 @@ class SeqpacketTransport final : public Transport {
   void on_peer_exit() noexcept override {}  // the kernel ends our reads and writes
 
  private:
-  static constexpr std::size_t kPacket = 64 * 1024;
+  // The largest packet sent: a 64 KiB message and its prefix go as one, if the socket's
+  // send buffer (net.core.wmem_default) allows a packet that large.
+  static constexpr std::size_t kMaxPacket = 128 * 1024;
+  static std::size_t packet_bytes(int fd) noexcept {
+    int sndbuf = 0;
+    socklen_t len = sizeof sndbuf;
+    if (::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0 || sndbuf < 8192) return 4096;
+    return std::min(kMaxPacket, static_cast<std::size_t>(sndbuf) - 4096);
+  }
 
   void send_packet(iovec* iov, int n) {
     msghdr msg{};
@@ -98,6 +107,7 @@ class SeqpacketTransport final : public Transport {
   }
 
   UniqueFd fd_;
+  std::size_t packet_;
   std::atomic<bool> shut_{false};
 };
 
