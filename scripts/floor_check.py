@@ -6,9 +6,10 @@ round trips between processes with the floor benchmarks measured in the same
 run, median of the repetitions (5 by default, randomly interleaved):
 
   --pin=cross  roundtrip/shm-ring-spin      <= 1.5  x floor/cacheline
-  --pin=same   roundtrip/pipe               <= 1.10 x floor/pipe-raw
-               roundtrip/uds                <= 1.10 x floor/uds-raw
-               roundtrip/fifo               <= 1.10 x floor/fifo-raw
+  --pin=same   roundtrip/<t>                <= 1.10 x floor/<t>-raw
+               for pipe, fifo, uds, uds-seqpacket, tcp at 64 B, 4 KiB, 64 KiB
+               throughput/<t>               <= 1.15 x floor/<t>-raw-stream
+               for pipe, uds at 64 B and 4 KiB (time per message)
 
 and, without a target, what lies between the cache line and the ring: the
 64-byte message floor (floor/cacheline-msg: the baton carrying 64 bytes in a
@@ -60,12 +61,16 @@ class Target:
 TARGETS = [
     Target("cross", "roundtrip/shm-ring-spin/process/size:64",
            "floor/cacheline/process", 1.5),
-    Target("same", "roundtrip/pipe/process/size:64",
-           "floor/pipe-raw/process/size:64", 1.10),
-    Target("same", "roundtrip/uds/process/size:64",
-           "floor/uds-raw/process/size:64", 1.10),
-    Target("same", "roundtrip/fifo/process/size:64",
-           "floor/fifo-raw/process/size:64", 1.10),
+] + [
+    Target("same", f"roundtrip/{t}/process/size:{n}",
+           f"floor/{t}-raw/process/size:{n}", 1.10, f"{n} B")
+    for t in ("pipe", "fifo", "uds", "uds-seqpacket", "tcp")
+    for n in (64, 4096, 65536)
+] + [
+    Target("same", f"throughput/{t}/process/size:{n}",
+           f"floor/{t}-raw-stream/process/size:{n}", 1.15, f"{n} B stream")
+    for t in ("pipe", "uds") for n in (64, 4096)
+] + [
     Target("cross", "floor/cacheline-msg/process/size:64",
            "floor/cacheline/process", None,
            "64 B need a second line each way"),
@@ -261,7 +266,8 @@ def render(rows, loads):
     header = (f"{'pin':<6} {'transport':<15} {'floor':<14} {'transport':>10} "
               f"{'floor':>10} {'ratio':>7} {'target':>7} {'result':<7} "
               f"{'p50 ratio':>9} {'cpu/rt':>10} {'floor cpu':>10}  note")
-    lines = ["64 B round trips between processes, median of the repetitions "
+    lines = ["round trips (64 B unless noted) and streams between processes, "
+             "median of the repetitions "
              "(ratio: of mean round-trip times, the target; p50 ratio: of "
              "median round trips, robust to stalls)",
              header, "-" * len(header)]
