@@ -10,6 +10,9 @@ run, median of the repetitions (5 by default, randomly interleaved):
                for pipe, fifo, uds, uds-seqpacket, tcp at 64 B, 4 KiB, 64 KiB
                throughput/<t>               <= 1.15 x floor/<t>-raw-stream
                for pipe, uds at 64 B and 4 KiB (time per message)
+               roundtrip/shm-ring           <= 1.3  x floor/futex
+  --pin=cross  roundtrip/shm-ring           <= 1.15 x roundtrip/shm-ring-spin
+               roundtrip/shm-ring-spin      <= 1.25 x floor/cacheline-ring
 
 and, without a target, what lies between the cache line and the ring: the
 64-byte message floor (floor/cacheline-msg: the baton carrying 64 bytes in a
@@ -78,8 +81,13 @@ TARGETS = [
            "floor/cacheline/process", None,
            "and fresh lines every message"),
     Target("cross", "roundtrip/shm-ring-spin/process/size:64",
-           "floor/cacheline-ring/process/size:64", None,
+           "floor/cacheline-ring/process/size:64", 1.25,
            "against the ring-of-slots floor"),
+    Target("same", "roundtrip/shm-ring/process/size:64",
+           "floor/futex/process", 1.3, "adaptive: sleeps at once on one CPU"),
+    Target("cross", "roundtrip/shm-ring/process/size:64",
+           "roundtrip/shm-ring-spin/process/size:64", 1.15,
+           "adaptive: spins across CPUs"),
     Target("cross", "roundtrip/shm-ring/process/size:64",
            "floor/cacheline/process", None, "spin, then futex"),
     Target("cross", "roundtrip/shm-ring-futex/process/size:64",

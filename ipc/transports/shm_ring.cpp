@@ -78,6 +78,10 @@ struct RingControl {
   // Written by the consumer only before it sleeps for a chunk: 1 + the ring offset of
   // the header it sleeps on (a futex on the header's upper half); 0 when awake.
   alignas(64) std::atomic<std::uint32_t> consumer_waiting{0};
+  // Written by the consumer when it starts to wait and finds itself on another CPU than
+  // last time: 1 + the CPU it waits on (sched_getcpu); 0 until known. The other end
+  // reads it to tell whether spinning can help (shares_cpu_with_peer).
+  alignas(64) std::atomic<std::uint32_t> consumer_cpu{0};
   alignas(64) std::atomic<std::uint32_t> closed{0};
   // Set (and futex-woken) by a spawned peer once it has mapped the segment.
   std::atomic<std::uint32_t> attached{0};
@@ -289,7 +293,8 @@ class RingTransport final : public Transport {
                 std::atomic<std::uint32_t>& waiting, std::uint32_t flag, std::uint32_t* futex,
                 const std::byte* touch) -> typename std::invoke_result_t<Poll>::value_type {
     LazyDeadline deadline(timeout_);
-    if (wait_ != WaitStrategy::kFutex) {
+    if (wait_ == WaitStrategy::kSpin ||
+        (wait_ == WaitStrategy::kSpinThenFutex && !shares_cpu_with_peer())) {
       for (int i = 1;; ++i) {
         if (auto value = poll()) return *value;
         if (wait_ == WaitStrategy::kSpinThenFutex && i >= kSpinLimit) break;
@@ -324,6 +329,23 @@ class RingTransport final : public Transport {
     }
   }
 
+  // Whether the other end last waited on the CPU we run on: then it cannot be running
+  // while we spin (it is asleep, or waits for this CPU), so spinning only delays it and
+  // the adaptive wait sleeps at once. Both ends pinned to one CPU, or a machine or
+  // affinity mask of one CPU, always say so; ends on two CPUs never do. Publishes our own
+  // CPU for the other end (a store only when it changed: the line stays shared).
+  // sched_getcpu reads the kernel's rseq area here: a few nanoseconds.
+  bool shares_cpu_with_peer() noexcept {
+    const int cpu = ::sched_getcpu();
+    if (cpu < 0) return false;
+    const auto mine = static_cast<std::uint32_t>(cpu) + 1;
+    if (mine != my_cpu_) {
+      my_cpu_ = mine;
+      in_.control->consumer_cpu.store(mine, std::memory_order_relaxed);
+    }
+    return out_.control->consumer_cpu.load(std::memory_order_relaxed) == mine;
+  }
+
   // The waker's side of a sleeper's flag: true if it says `flag` (the wait this store
   // ends), and then takes it down. A flag of a later wait stays up: taking it would lose
   // that wait's wake-up. The plain load first keeps the line shared while nobody sleeps.
@@ -352,6 +374,7 @@ class RingTransport final : public Transport {
   std::uint64_t chunks_out_ = 0;
   std::uint32_t tail_ = 0;  // consumer: the header it reads next
   std::uint64_t chunks_in_ = 0;
+  std::uint32_t my_cpu_ = 0;  // 1 + the CPU we last published in consumer_cpu; 0: none
 };
 // Layout: control a->b | control b->a | data a->b | data b->a, each page-aligned.
 struct RingLayout {

@@ -10,7 +10,7 @@ namespace ipc {
 enum class WaitStrategy {
   kSpin,           // busy-poll, yielding the CPU now and then so one core still progresses
   kFutex,          // sleep in futex(2) at once
-  kSpinThenFutex,  // a short bounded spin, then futex
+  kSpinThenFutex,  // a short bounded spin (none while the other end is on our CPU), then futex
 };
 
 Channel make_shm_ring_channel(const Options& options, WaitStrategy wait);
