@@ -24,7 +24,7 @@ share a core, which is steady here (cross-core round trips drift up to
 
 It records the load average, warns when pairs are too noisy to resolve
 the threshold, prints progress on stderr and the table on stdout.
-Exit status as gate.py: 0 no regression, 1 regression, 2 bad input or
+Exit status as verdict.py: 0 no regression, 1 regression, 2 bad input or
 build failure (with --skip-if-base-fails, a baseline that does not exist,
 build or run exits 0 with "gate skipped: ...").
 
@@ -41,14 +41,12 @@ import math
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gate  # noqa: E402  (shared statistics and reports)
+from ipcbench_tools import cli, stats, utest, verdict
 
 PROG = "ab.py"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -66,7 +64,7 @@ AB_HEADERS = ("benchmark", "A (base)", "B (new)", "change", "p_adj",
               "pairs", "verdict", "note")
 
 
-class SkipGate(gate.GateError):
+class SkipGate(verdict.GateError):
     """The baseline is unavailable (no revision, no build, no run)."""
 
 
@@ -107,7 +105,7 @@ def resolve_rev(repo, rev):
             ["git", "-C", repo, "rev-parse", "--verify", "--quiet",
              rev + "^{commit}"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise gate.GateError(f"cannot run git: {e}") from None
+        raise verdict.GateError(f"cannot run git: {e}") from None
     if proc.returncode != 0:
         raise SkipGate(f"no baseline revision {rev} (first commit, "
                        f"shallow clone or unknown name)")
@@ -118,20 +116,20 @@ def cmake_build(source, build_dir, jobs, log_path, env=None):
     """Configure (Release) and build target ipcbench; return the binary."""
     os.makedirs(build_dir, exist_ok=True)
     if not os.path.exists(os.path.join(source, "CMakeLists.txt")):
-        raise gate.GateError(f"{source}: no CMakeLists.txt")
+        raise verdict.GateError(f"{source}: no CMakeLists.txt")
     configure = ["cmake", "-S", source, "-B", build_dir,
                  "-DCMAKE_BUILD_TYPE=Release", "-DIPCBENCH_BUILD_TESTS=OFF"]
     if run_logged(configure, log_path, env=env) != 0:
-        raise gate.GateError(f"cmake configure failed: "
+        raise verdict.GateError(f"cmake configure failed: "
                              f"{last_error_line(log_path)} (log {log_path})")
     build = ["cmake", "--build", build_dir, "--target", "ipcbench",
              "-j", str(jobs)]
     if run_logged(build, log_path) != 0:
-        raise gate.GateError(f"build failed: {last_error_line(log_path)} "
+        raise verdict.GateError(f"build failed: {last_error_line(log_path)} "
                              f"(log {log_path})")
     binary = os.path.join(build_dir, "ipcbench")
     if not os.access(binary, os.X_OK):
-        raise gate.GateError(f"build produced no {binary}")
+        raise verdict.GateError(f"build produced no {binary}")
     return binary
 
 
@@ -151,7 +149,7 @@ def build_revision(repo, sha, root, jobs, progress):
                                stdin=archive.stdout)
         archive.stdout.close()
         if archive.wait() != 0 or untar.returncode != 0:
-            raise gate.GateError(f"git archive {sha[:12]} failed")
+            raise verdict.GateError(f"git archive {sha[:12]} failed")
         open(stamp, "w").close()
     progress(f"building baseline {sha[:12]} (log {log_path})")
     # An exported tree has no .git: keep git (CMake asks it for the commit)
@@ -160,7 +158,7 @@ def build_revision(repo, sha, root, jobs, progress):
     try:
         return cmake_build(src, os.path.join(top, "build"), jobs, log_path,
                            env)
-    except gate.GateError as e:
+    except verdict.GateError as e:
         raise SkipGate(f"baseline {sha[:12]} does not build: {e}") from None
 
 
@@ -172,8 +170,8 @@ def build_tree(repo, root, jobs, progress):
     progress(f"building working tree (log {log_path})")
     try:
         return cmake_build(repo, build_dir, jobs, log_path)
-    except gate.GateError as e:
-        raise gate.GateError(f"working tree does not build: {e}") from None
+    except verdict.GateError as e:
+        raise verdict.GateError(f"working tree does not build: {e}") from None
 
 
 # --------------------------------------------------------------------------
@@ -192,7 +190,7 @@ def exact_filter(keys):
 
 
 class BinaryRunner:
-    """Runs one ipcbench binary once; returns {key: gate.Sample}."""
+    """Runs one ipcbench binary once; returns {key: verdict.Sample}."""
 
     def __init__(self, binary, env=None, args=(), min_time=DEFAULT_MIN_TIME,
                  repetitions=1, label="?", cpus=None, metric="real_time"):
@@ -228,17 +226,17 @@ class BinaryRunner:
                                       errors="replace",
                                       timeout=RUN_TIMEOUT)
             except OSError as e:
-                raise gate.GateError(f"{self.label}: cannot run "
+                raise verdict.GateError(f"{self.label}: cannot run "
                                      f"{self.binary}: {e}") from None
             except subprocess.TimeoutExpired:
-                raise gate.GateError(f"{self.label}: {self.binary} timed "
+                raise verdict.GateError(f"{self.label}: {self.binary} timed "
                                      f"out after {RUN_TIMEOUT} s") from None
             if proc.returncode != 0:
                 tail = (proc.stderr.strip().splitlines() or ["no stderr"])
-                raise gate.GateError(
+                raise verdict.GateError(
                     f"{self.label}: {os.path.basename(self.binary)} exited "
                     f"with {proc.returncode}: {tail[-1][:200]}")
-            return gate.collect(gate.load(out_path), self.label,
+            return verdict.collect(verdict.load(out_path), self.label,
                                 self.metric)
         finally:
             os.unlink(out_path)
@@ -253,7 +251,7 @@ def run_pairs(runners, bench_filter, pairs, rng, progress=None):
     """Alternate A and B (random order in each pair) pairs times.
 
     runners: {"A": callable, "B": callable}, each taking the filter and
-    returning {key: gate.Sample}. Returns {"A": [..], "B": [..]}: one
+    returning {key: verdict.Sample}. Returns {"A": [..], "B": [..]}: one
     {key: Sample} per pair and side, in pair order.
     """
     out = {"A": [], "B": []}
@@ -269,7 +267,7 @@ def run_pairs(runners, bench_filter, pairs, rng, progress=None):
 
 
 def value_of(sample):
-    return statistics.median(sample.values) if sample.values else None
+    return stats.median(sample.values) if sample.values else None
 
 
 def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
@@ -293,14 +291,14 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
                 for s in seen if s.errored]
         if errs:
             side, msg = errs[0]
-            rows.append(gate.make_row(name, "errored",
-                                      note=f"{side}: {msg}"))
+            rows.append(verdict.make_row(name, "errored",
+                                         note=f"{side}: {msg}"))
             continue
         if not seen_a or not seen_b:
-            verdict = "new" if not seen_a else "missing"
-            med = statistics.median(value_of(s) for s in seen_a or seen_b)
-            rows.append(gate.make_row(
-                name, verdict, base_ns=med if seen_a else None,
+            kind = "new" if not seen_a else "missing"
+            med = stats.median(value_of(s) for s in seen_a or seen_b)
+            rows.append(verdict.make_row(
+                name, kind, base_ns=med if seen_a else None,
                 cur_ns=None if seen_a else med))
             continue
         logs, dropped = [], 0
@@ -313,26 +311,26 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
             va, vb = value_of(a), value_of(b)
             if va and vb and va > 0 and vb > 0:
                 logs.append(math.log(vb / va))
-        a_med = statistics.median(value_of(s) for s in seen_a)
-        b_med = statistics.median(value_of(s) for s in seen_b)
-        row = gate.make_row(name, "unchanged", a_med, b_med,
+        a_med = stats.median(value_of(s) for s in seen_a)
+        b_med = stats.median(value_of(s) for s in seen_b)
+        row = verdict.make_row(name, "unchanged", a_med, b_med,
                             n=str(len(logs)))
         row["dropped"] = dropped
         rows.append(row)
         if len(logs) < 1:
             row["verdict"] = "not enough data"
             continue
-        row["ratio"] = math.exp(statistics.median(logs))
-        row["p"] = gate.wilcoxon(logs)[1]
+        row["ratio"] = math.exp(stats.median(logs))
+        row["p"] = utest.wilcoxon(logs)[1]
         row["spread"] = robust_sd(logs)
-        min_ps[len(rows) - 1] = gate.wilcoxon_min_p(len(logs))
+        min_ps[len(rows) - 1] = utest.wilcoxon_min_p(len(logs))
         tested.append(len(rows) - 1)
 
     def needed(m):
-        n = gate.needed_size(gate.wilcoxon_min_p, m, alpha)
+        n = utest.needed_size(utest.wilcoxon_min_p, m, alpha)
         return f"need >= {n} pairs for alpha {alpha:g} over {m} benchmark(s)"
 
-    gate.classify(rows, tested, min_ps, threshold, alpha, correction, needed)
+    verdict.classify(rows, tested, min_ps, threshold, alpha, correction, needed)
     for row in rows:
         if row.get("dropped"):
             row["note"] = _join(row["note"], f"{row['dropped']} pair(s) "
@@ -355,10 +353,7 @@ def enough_iterations(sample):
 
 def robust_sd(values):
     """1.4826 * median absolute deviation (a standard deviation if normal)."""
-    if len(values) < 2:
-        return math.inf
-    med = statistics.median(values)
-    return 1.4826 * statistics.median(abs(v - med) for v in values)
+    return stats.robust_sd(values) if len(values) > 1 else math.inf
 
 
 def median_ci_halfwidth(spread, n):
@@ -385,7 +380,7 @@ def ab_gate(runners, bench_filter, pairs, rng, threshold=0.10, alpha=0.01,
                                    progress), threshold, alpha, correction)
     verdicts = {r["verdict"] for r in first}
     if not first or verdicts == {"missing"}:
-        raise gate.GateError(f"no benchmark matches {bench_filter!r} in B")
+        raise verdict.GateError(f"no benchmark matches {bench_filter!r} in B")
     if verdicts == {"new"}:
         raise SkipGate(f"baseline has none of the benchmarks matching "
                        f"{bench_filter!r}")
@@ -413,7 +408,7 @@ def ab_gate(runners, bench_filter, pairs, rng, threshold=0.10, alpha=0.01,
             r2 = by_name.get(r["name"])
             if r["name"] in confirmed:
                 r = dict(r2, note=_join(r2["note"], "confirmed by re-run "
-                                        f"({gate.fmt_change(r['ratio'])} "
+                                        f"({verdict.fmt_change(r['ratio'])} "
                                         f"first)"))
             else:
                 r = dict(r, verdict="unchanged",
@@ -492,18 +487,16 @@ def min_time(text):
 
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments: one error line on stderr, not the usage block."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser():
-    parser = _Parser(
+    codes = dict(verdict.EXIT_CODES)
+    codes[0] += ("; also a skipped gate (--skip-if-base-fails and no "
+                 "usable baseline: 'gate skipped: ...')")
+    codes[2] += "; also a build or run failure"
+    codes[3] = codes[3].replace("repetitions", "pairs")
+    parser = cli.ArgumentParser(
         prog=PROG, description="Build a baseline revision and the working "
         "tree, alternate their ipcbench binaries in pairs, and fail on a "
-        "significant slowdown larger than the threshold.")
+        "significant slowdown larger than the threshold.", exit_codes=codes)
     parser.add_argument("--base", default="HEAD~1", metavar="REV",
                         help="baseline revision (default HEAD~1)")
     parser.add_argument("--filter", default=DEFAULT_FILTER, metavar="REGEX",
@@ -554,7 +547,7 @@ def build_parser():
                         help="seed for the order inside pairs")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress on stderr")
-    gate.add_decision_args(parser)
+    verdict.add_decision_args(parser)
     return parser
 
 
@@ -566,7 +559,7 @@ def prepare_binaries(args, progress):
     """
     for path in (args.a_binary, args.b_binary):
         if path is not None and not os.access(path, os.X_OK):
-            raise gate.GateError(f"{path}: not an executable")
+            raise verdict.GateError(f"{path}: not an executable")
     if args.a_binary is not None:
         a_bin, a_desc = args.a_binary, args.a_binary
     else:
@@ -582,11 +575,15 @@ def prepare_binaries(args, progress):
 
 
 def main(argv=None):
+    return cli.run_main(PROG, _main, argv, input_code=verdict.EXIT_BAD_INPUT)
+
+
+def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     fail_on = tuple(args.fail_on or ("slower",))
     args.cpus = default_cpus(args.cpus, args.extra)
-    settings = gate.settings_of(args)
+    settings = verdict.settings_of(args)
     settings.update(pairs=args.pairs, min_time=args.min_time,
                     filter=args.filter, extra_args=args.extra,
                     cpus=sorted(args.cpus) if args.cpus else "all",
@@ -631,7 +628,7 @@ def main(argv=None):
             info.append(f"flagged in the first round: "
                         f"{', '.join(result['flagged'])}; confirmed: "
                         f"{', '.join(result['confirmed']) or 'none'}")
-        gate.write_outputs(
+        verdict.write_outputs(
             args, rows, settings, fail_on, title="A/B regression gate",
             extra_md=[f"- {x}" for x in info], headers=AB_HEADERS,
             mode="ab", a=a_desc,
@@ -644,21 +641,18 @@ def main(argv=None):
         if args.skip_if_base_fails:
             print(f"gate skipped: {e}")
             return 0
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except gate.GateError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        raise
     for line in info:
         if line.startswith("WARNING"):
             print(f"{PROG}: {line}", file=sys.stderr)
-    sys.stdout.write(gate.format_table(rows, settings, headers=AB_HEADERS,
+    sys.stdout.write(verdict.format_table(rows, settings, headers=AB_HEADERS,
                                        fail_on=fail_on))
     print("\n".join(info))
-    return 1 if gate.regressed(rows, fail_on) else 0
+    status = verdict.exit_status(rows, fail_on)
+    if status == verdict.EXIT_UNDECIDED:
+        print(f"{PROG}: undecided: {verdict.undecided(rows)}",
+              file=sys.stderr)
+    return status
 
 
 def _load(values):
@@ -673,7 +667,7 @@ class BaselineRunner(BinaryRunner):
             return super().__call__(bench_filter)
         except SkipGate:
             raise
-        except gate.GateError as e:
+        except verdict.GateError as e:
             raise SkipGate(f"baseline binary does not run: {e}") from None
 
 

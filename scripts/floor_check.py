@@ -29,25 +29,19 @@ is missed or could not be measured, 2 on bad input.
     scripts/floor_check.py --json a.json b.json     # check earlier runs
 """
 
-import argparse
-import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 
+from ipcbench_tools import atomic, cli, gbjson, stats
+from ipcbench_tools.errors import InputError
+
 PROG = "floor_check.py"
-TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-
-
-class CheckError(Exception):
-    """Bad input: one line on stderr, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise CheckError(message)
+EXIT_CODES = {0: "every floor check passed", 1: "a floor check failed",
+              2: "bad input or command line (one line on stderr)",
+              130: "interrupted (Ctrl-C)"}
+CheckError = InputError
 
 
 class Target:
@@ -108,34 +102,13 @@ def filters(pin):
     return "^(" + "|".join(n.replace("+", r"\+") for n in names) + ")/"
 
 
-def run_name(entry):
-    """The benchmark's name without aggregate suffix and real_time component."""
-    name = entry.get("run_name") or entry.get("name", "")
-    parts = name.split("/")
-    if parts and parts[-1] in ("real_time", "manual_time"):
-        parts = parts[:-1]
-    return "/".join(parts)
+run_name = gbjson.run_name
 
 
 def load(path):
     """Reads one Google Benchmark JSON file; raises CheckError if unusable."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise CheckError(f"{path}: no such file")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CheckError(f"{path}: cannot read: {e}")
-    except json.JSONDecodeError as e:
-        raise CheckError(f"{path}: not JSON ({e.msg} at line {e.lineno})")
-    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"),
-                                                     list):
-        raise CheckError(
-            f'{path}: not Google Benchmark JSON (no "benchmarks" list)')
-    context = data.get("context")
-    if not isinstance(context, dict):
-        raise CheckError(f'{path}: not Google Benchmark JSON (no "context")')
-    if context.get("pin") not in ("none", "cross", "same"):
+    data = gbjson.load(path, context=True)
+    if data["context"].get("pin") not in ("none", "cross", "same"):
         raise CheckError(f'{path}: no ipcbench "pin" in the context')
     return data
 
@@ -172,7 +145,7 @@ def figures(data):
         if entry.get("error_occurred"):
             errors[name] = str(entry.get("error_message") or "failed")
             continue
-        scale = TIME_UNITS.get(entry.get("time_unit", "ns"))
+        scale = gbjson.NS_PER_UNIT.get(entry.get("time_unit", "ns"))
         real = _number(entry, "real_time")
         if scale is None or real is None:
             continue
@@ -198,8 +171,7 @@ def figures(data):
 
 
 def _median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
+    return stats.median(v for v in values if v is not None)
 
 
 class Row:
@@ -305,7 +277,8 @@ def render(rows, loads):
 
 
 def build_parser():
-    p = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                           exit_codes=EXIT_CODES)
     p.add_argument("--binary", default="build/ipcbench",
                    help="the ipcbench binary to run (default build/ipcbench)")
     p.add_argument("--json", nargs="+", metavar="FILE",
@@ -338,61 +311,48 @@ def run_binary(binary, pin, repetitions, min_time, out):
 
 def keep(outs, prefix):
     """Copies each pin's JSON to PREFIX-<pin>.json, all or none."""
-    done = []
-    try:
-        for pin, path in outs.items():
-            dest = f"{prefix}-{pin}.json"
-            with open(path) as src, open(dest + ".part", "w") as dst:
-                dst.write(src.read())
-            done.append(dest)
-        for dest in done:
-            os.replace(dest + ".part", dest)
-    except OSError as e:
-        for pin in outs:
-            part = f"{prefix}-{pin}.json.part"
-            if os.path.exists(part):
-                os.remove(part)
-        raise CheckError(f"cannot keep the results as {prefix}-*.json: "
-                         f"{e.strerror}")
+    directory, stem = os.path.split(os.path.abspath(prefix))
+    files = {}
+    for pin, path in outs.items():
+        with open(path, encoding="utf-8") as src:
+            files[f"{stem}-{pin}.json"] = src.read()
+    atomic.write_files(directory, files)
 
 
 def main(argv=None):
-    try:
-        args = build_parser().parse_args(argv)
-        if not 1 <= args.repetitions <= 100:
-            raise CheckError("--repetitions wants 1 to 100")
-        if not 0 < args.min_time <= 60:
-            raise CheckError("--min-time wants a number of seconds in (0, 60]")
-        runs, loads = {}, []
-        if args.json:
-            for path in args.json:
-                data = load(path)
-                pin = data["context"]["pin"]
-                if pin in runs:
-                    raise CheckError(f"{path}: a second run with --pin={pin}")
+    return cli.run_main(PROG, _main, argv, input_code=2)
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
+    if not 1 <= args.repetitions <= 100:
+        raise CheckError("--repetitions wants 1 to 100")
+    if not 0 < args.min_time <= 60:
+        raise CheckError("--min-time wants a number of seconds in (0, 60]")
+    runs, loads = {}, []
+    if args.json:
+        for path in args.json:
+            data = load(path)
+            pin = data["context"]["pin"]
+            if pin in runs:
+                raise CheckError(f"{path}: a second run with --pin={pin}")
+            runs[pin] = figures(data)
+            loads.append((pin, data["context"].get("load_avg")))
+    else:
+        with tempfile.TemporaryDirectory(prefix="floor_check-") as tmp:
+            outs = {}
+            for pin in ("cross", "same"):
+                outs[pin] = os.path.join(tmp, f"{pin}.json")
+                run_binary(args.binary, pin, args.repetitions,
+                           args.min_time, outs[pin])
+                data = load(outs[pin])
                 runs[pin] = figures(data)
                 loads.append((pin, data["context"].get("load_avg")))
-        else:
-            with tempfile.TemporaryDirectory(prefix="floor_check-") as tmp:
-                outs = {}
-                for pin in ("cross", "same"):
-                    outs[pin] = os.path.join(tmp, f"{pin}.json")
-                    run_binary(args.binary, pin, args.repetitions,
-                               args.min_time, outs[pin])
-                    data = load(outs[pin])
-                    runs[pin] = figures(data)
-                    loads.append((pin, data["context"].get("load_avg")))
-                if args.keep:
-                    keep(outs, args.keep)
-        rows = compare(runs)
-        sys.stdout.write(render(rows, loads))
-        return 0 if all(r.verdict == "PASS" for r in rows if r.counts) else 1
-    except CheckError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: error: interrupted", file=sys.stderr)
-        return 130
+            if args.keep:
+                keep(outs, args.keep)
+    rows = compare(runs)
+    sys.stdout.write(render(rows, loads))
+    return 0 if all(r.verdict == "PASS" for r in rows if r.counts) else 1
 
 
 if __name__ == "__main__":

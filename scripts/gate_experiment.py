@@ -24,13 +24,11 @@ Usage:
 import json
 import os
 import random
-import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ab  # noqa: E402
-import gate  # noqa: E402
+import ab
+from ipcbench_tools import atomic, cli, stats, utest, verdict
 
 PROG = "gate_experiment.py"
 DEFAULT_TARGET = "roundtrip/queue/thread/size:16"
@@ -43,9 +41,9 @@ def calibrate(runner, bench_filter, target, times=3):
     for _ in range(times):
         sample = runner(bench_filter).get(target)
         if sample is None or sample.errored or not sample.values:
-            raise gate.GateError(f"cannot measure {target} on A")
-        values.append(statistics.median(sample.values))
-    return statistics.median(values)
+            raise verdict.GateError(f"cannot measure {target} on A")
+        values.append(stats.median(sample.values))
+    return stats.median(values)
 
 
 def one_run(kind, binary, args, target, rng, log):
@@ -125,17 +123,17 @@ def summarize(records):
                      f"({others} runs flagged another benchmark)")
         if ratios:
             lines.append(f"achieved target ratio B/A: median "
-                         f"{statistics.median(ratios):.3f} (min "
+                         f"{stats.median(ratios):.3f} (min "
                          f"{min(ratios):.3f}, max {max(ratios):.3f})")
     if secs:
         lines.append(f"wall time per gate run: median "
-                     f"{statistics.median(secs):.1f} s (min {min(secs):.1f}, "
+                     f"{stats.median(secs):.1f} s (min {min(secs):.1f}, "
                      f"max {max(secs):.1f}) over {len(secs)} runs")
     return lines
 
 
 def build_parser():
-    parser = ab._Parser(
+    parser = cli.ArgumentParser(
         prog=PROG, description="Run the A/B gate repeatedly: A/A for false "
         "alarms, planted slowdown for detection.")
     parser.add_argument("--binary", metavar="PATH",
@@ -146,7 +144,7 @@ def build_parser():
     parser.add_argument("--target", default=DEFAULT_TARGET,
                         help=f"benchmark to slow down (default "
                              f"{DEFAULT_TARGET})")
-    parser.add_argument("--slowdown", type=gate.fraction, default=0.25,
+    parser.add_argument("--slowdown", type=verdict.fraction, default=0.25,
                         help="planted slowdown as a fraction of the A "
                              "round trip (default 0.25)")
     parser.add_argument("--only", choices=("aa", "detect"),
@@ -161,11 +159,11 @@ def build_parser():
                         help="as ab.py --cpus")
     parser.add_argument("--arg", action="append", default=[], dest="extra",
                         metavar="ARG", help="extra ipcbench argument")
-    parser.add_argument("--threshold", type=gate.fraction, default=0.10)
-    parser.add_argument("--alpha", type=gate.probability, default=0.01)
-    parser.add_argument("--correction", choices=gate.CORRECTIONS,
+    parser.add_argument("--threshold", type=verdict.fraction, default=0.10)
+    parser.add_argument("--alpha", type=verdict.probability, default=0.01)
+    parser.add_argument("--correction", choices=utest.CORRECTIONS,
                         default="holm")
-    parser.add_argument("--metric", choices=gate.METRICS,
+    parser.add_argument("--metric", choices=verdict.METRICS,
                         default="real_time", help="as ab.py --metric")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--json", metavar="FILE",
@@ -174,6 +172,10 @@ def build_parser():
 
 
 def main(argv=None):
+    return cli.run_main(PROG, _main, argv, input_code=verdict.EXIT_BAD_INPUT)
+
+
+def _main(argv):
     args = build_parser().parse_args(argv)
     args.cpus = ab.default_cpus(args.cpus, args.extra)
 
@@ -189,7 +191,7 @@ def main(argv=None):
             binary = ab.build_tree(ab.REPO, os.path.join(ab.REPO, "build-ab"),
                                    os.cpu_count() or 2, progress)
         elif not os.access(binary, os.X_OK):
-            raise gate.GateError(f"{binary}: not an executable")
+            raise verdict.GateError(f"{binary}: not an executable")
         t0 = time.monotonic()
         for i in range(args.runs):
             for kind in kinds:
@@ -208,11 +210,8 @@ def main(argv=None):
             settings["cpus"] = sorted(args.cpus) if args.cpus else "all"
             doc = {"settings": settings,
                    "binary": binary, "summary": lines, "runs": records}
-            gate.write_atomic(args.json, json.dumps(
-                gate.finite(doc), indent=1) + "\n")
-    except gate.GateError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 2
+            atomic.write_file(args.json, json.dumps(
+                verdict.finite(doc), indent=1) + "\n")
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted after {len(records)} runs",
               file=sys.stderr)

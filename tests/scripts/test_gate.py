@@ -23,7 +23,7 @@ PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") \
 sys.path.insert(0, SCRIPTS)
 
 import ab  # noqa: E402
-import gate  # noqa: E402
+from ipcbench_tools import utest, verdict  # noqa: E402
 
 NAMES = ["roundtrip/pipe/thread/size:16", "roundtrip/queue/thread/size:16",
          "roundtrip/uds/process/size:4096"]
@@ -67,7 +67,7 @@ def noisy(center, n, rng, spread=0.05):
 
 
 def samples(series, **kw):
-    return gate.collect(gbench_doc(series, **kw), "test")
+    return verdict.collect(gbench_doc(series, **kw), "test")
 
 
 class TempDirCase(unittest.TestCase):
@@ -101,35 +101,35 @@ class TestStatistics(unittest.TestCase):
         # scipy.stats.mannwhitneyu docs: males vs females, U1 = 17,
         # exact p = 0.1111..., asymptotic p = 0.11134688653314041.
         males, females = [19, 22, 16, 29, 24], [20, 11, 17, 12]
-        u, p = gate.mann_whitney(males, females)
+        u, p = utest.mann_whitney(males, females)
         self.assertEqual(u, 17)
         self.assertAlmostEqual(p, 0.1111111111111111, places=12)
-        u, p = gate.mann_whitney(males, females, method="asymptotic")
+        u, p = utest.mann_whitney(males, females, method="asymptotic")
         self.assertAlmostEqual(p, 0.11134688653314041, places=12)
 
     def test_mann_whitney_chromium_pinpoint_values(self):
         # catapult dashboard/pinpoint mann_whitney_u_test.py testBasic
         # (normal approximation; the second case has ties).
-        _, p = gate.mann_whitney(range(10), range(20, 30),
+        _, p = utest.mann_whitney(range(10), range(20, 30),
                                  method="asymptotic")
         self.assertAlmostEqual(p, 0.00018267179110955002, places=12)
-        _, p = gate.mann_whitney(range(5), range(10))
+        _, p = utest.mann_whitney(range(5), range(10))
         self.assertAlmostEqual(p, 0.13986357686781267, places=12)
 
     def test_mann_whitney_equal_medians_gives_one(self):
         # compare.py's test3 BM_Two ([9, 8] vs [10, 7]): U equals its mean.
         # Old scipy printed 0.6985 there; the continuity-corrected normal
         # approximation (scipy >= 1.7) and the exact test give 1.
-        self.assertEqual(gate.mann_whitney([9, 8], [10, 7],
+        self.assertEqual(utest.mann_whitney([9, 8], [10, 7],
                                            method="asymptotic")[1], 1.0)
-        self.assertEqual(gate.mann_whitney([9, 8], [10, 7])[1], 1.0)
+        self.assertEqual(utest.mann_whitney([9, 8], [10, 7])[1], 1.0)
 
     def test_mann_whitney_all_tied(self):
-        self.assertEqual(gate.mann_whitney([5] * 6, [5] * 6)[1], 1.0)
+        self.assertEqual(utest.mann_whitney([5] * 6, [5] * 6)[1], 1.0)
 
     def test_mann_whitney_counts_are_a_distribution(self):
         for n1, n2 in ((1, 1), (3, 5), (9, 9), (12, 7)):
-            counts = gate.mann_whitney_counts(n1, n2)
+            counts = utest.mann_whitney_counts(n1, n2)
             self.assertEqual(len(counts), n1 * n2 + 1)
             self.assertEqual(sum(counts), math.comb(n1 + n2, n1))
             self.assertEqual(counts, counts[::-1])
@@ -137,46 +137,46 @@ class TestStatistics(unittest.TestCase):
 
     def test_mann_whitney_min_p(self):
         for n in range(2, 10):
-            self.assertAlmostEqual(gate.mann_whitney_min_p(n, n),
+            self.assertAlmostEqual(utest.mann_whitney_min_p(n, n),
                                    2 / math.comb(2 * n, n))
         # exact and normal approximation agree roughly for larger n
         x, y = list(range(0, 60, 2)), list(range(1, 61, 2))
-        pe = gate.mann_whitney(x, y, method="exact")[1]
-        pa = gate.mann_whitney(x, y, method="asymptotic")[1]
+        pe = utest.mann_whitney(x, y, method="exact")[1]
+        pa = utest.mann_whitney(x, y, method="asymptotic")[1]
         self.assertAlmostEqual(pe, pa, delta=0.02)
 
     def test_wilcoxon_scipy_doc_example(self):
         # scipy.stats.wilcoxon docs (Darwin's plant heights, differences):
         # two-sided exact p = 0.041259765625, statistic min(W+, W-) = 24.
         d = [6, 8, 14, 16, 23, 24, 28, 29, 41, -48, 49, 56, 60, -67, 75]
-        w_plus, p, n = gate.wilcoxon(d)
+        w_plus, p, n = utest.wilcoxon(d)
         self.assertEqual(n, 15)
         self.assertEqual(min(w_plus, n * (n + 1) / 2 - w_plus), 24)
         self.assertAlmostEqual(p, 0.041259765625, places=12)
 
     def test_wilcoxon_drops_zeros_and_handles_ties(self):
-        w_plus, p, n = gate.wilcoxon([0, 0, 1, 1, 2, -2, 3])
+        w_plus, p, n = utest.wilcoxon([0, 0, 1, 1, 2, -2, 3])
         self.assertEqual(n, 5)
         self.assertTrue(0 < p <= 1)
-        self.assertEqual(gate.wilcoxon([0, 0])[1:], (1.0, 0))
+        self.assertEqual(utest.wilcoxon([0, 0])[1:], (1.0, 0))
 
     def test_wilcoxon_min_p(self):
         for n in (1, 5, 10, 16):
-            self.assertAlmostEqual(gate.wilcoxon_min_p(n), min(1, 2 / 2 ** n))
+            self.assertAlmostEqual(utest.wilcoxon_min_p(n), min(1, 2 / 2 ** n))
 
     def test_holm_and_bonferroni(self):
         p = [0.01, 0.04, 0.03, 0.005]
-        self.assertEqual(gate.adjust(p, "holm"), [0.03, 0.06, 0.06, 0.02])
-        self.assertEqual(gate.adjust(p, "bonferroni"),
+        self.assertEqual(utest.adjust(p, "holm"), [0.03, 0.06, 0.06, 0.02])
+        self.assertEqual(utest.adjust(p, "bonferroni"),
                          [0.04, 0.16, 0.12, 0.02])
-        self.assertEqual(gate.adjust(p, "none"), p)
-        self.assertEqual(gate.adjust([], "holm"), [])
+        self.assertEqual(utest.adjust(p, "none"), p)
+        self.assertEqual(utest.adjust([], "holm"), [])
 
     def test_needed_size(self):
-        n = gate.needed_size(lambda r: gate.mann_whitney_min_p(r, r), 1,
+        n = utest.needed_size(lambda r: utest.mann_whitney_min_p(r, r), 1,
                              0.01)
         self.assertEqual(n, 5)       # 2/252 < 0.01 <= 2/70
-        n = gate.needed_size(gate.wilcoxon_min_p, 4, 0.01)
+        n = utest.needed_size(utest.wilcoxon_min_p, 4, 0.01)
         self.assertEqual(n, 10)      # 4 * 2/1024 < 0.01 <= 4 * 2/512
 
 
@@ -191,15 +191,15 @@ class TestCollect(unittest.TestCase):
         doc = gbench_doc({NAMES[0]: [1.0, 2.0, 3.0]})
         doc["benchmarks"] = [e for e in doc["benchmarks"]
                              if e["run_type"] == "aggregate"]
-        s = gate.collect(doc, "test")
+        s = verdict.collect(doc, "test")
         self.assertEqual(s[NAMES[0]].values, [2.0])
         self.assertTrue(s[NAMES[0]].from_aggregate)
 
     def test_key_without_run_name(self):
-        self.assertEqual(gate.benchmark_key(
+        self.assertEqual(verdict.benchmark_key(
             {"name": "a/b/manual_time_median", "run_type": "aggregate",
              "aggregate_name": "median"}), "a/b")
-        self.assertEqual(gate.benchmark_key({"name": "x/size:16"}),
+        self.assertEqual(verdict.benchmark_key({"name": "x/size:16"}),
                          "x/size:16")
 
     def test_errored_entry(self):
@@ -214,8 +214,8 @@ class TestCollect(unittest.TestCase):
                     [{"name": "a", "real_time": 1, "time_unit": "fortnight"}],
                     [{"name": "a", "real_time": 1, "time_unit": "ns"},
                      {"name": "a", "real_time": 1, "time_unit": "ms"}]):
-            with self.assertRaises(gate.GateError):
-                gate.collect({"benchmarks": bad}, "x")
+            with self.assertRaises(verdict.GateError):
+                verdict.collect({"benchmarks": bad}, "x")
 
 
 # --------------------------------------------------------------------------
@@ -226,9 +226,9 @@ class TestCompare(unittest.TestCase):
     def test_identical_runs(self):
         rng = random.Random(1)
         series = {n: noisy(10000, 10, rng) for n in NAMES}
-        rows = gate.compare(samples(series), samples(series))
+        rows = verdict.compare(samples(series), samples(series))
         self.assertEqual(set(self.verdicts(rows).values()), {"unchanged"})
-        self.assertFalse(gate.regressed(rows))
+        self.assertFalse(verdict.regressed(rows))
         for r in rows:
             self.assertEqual(r["ratio"], 1.0)
 
@@ -237,26 +237,26 @@ class TestCompare(unittest.TestCase):
         base = {n: noisy(10000, 10, rng) for n in NAMES}
         cur = {n: noisy(10000, 10, rng) for n in NAMES}
         cur[NAMES[1]] = noisy(13000, 10, rng)
-        rows = gate.compare(samples(base), samples(cur))
+        rows = verdict.compare(samples(base), samples(cur))
         v = self.verdicts(rows)
         self.assertEqual(v[NAMES[1]], "slower")
         self.assertEqual(v[NAMES[0]], "unchanged")
         self.assertEqual(v[NAMES[2]], "unchanged")
-        self.assertTrue(gate.regressed(rows))
+        self.assertTrue(verdict.regressed(rows))
         row = rows[1]
         self.assertGreater(row["ratio"], 1.2)
         self.assertLess(row["p_adj"], 0.01)
         # a 30% slowdown is below a 50% threshold
-        rows = gate.compare(samples(base), samples(cur), threshold=0.5)
+        rows = verdict.compare(samples(base), samples(cur), threshold=0.5)
         self.assertEqual(self.verdicts(rows)[NAMES[1]], "unchanged")
 
     def test_faster(self):
         rng = random.Random(3)
         base = {NAMES[0]: noisy(10000, 10, rng)}
         cur = {NAMES[0]: noisy(7000, 10, rng)}
-        rows = gate.compare(samples(base), samples(cur))
+        rows = verdict.compare(samples(base), samples(cur))
         self.assertEqual(rows[0]["verdict"], "faster")
-        self.assertFalse(gate.regressed(rows))
+        self.assertFalse(verdict.regressed(rows))
 
     def test_noise_only_never_alarms(self):
         # 50 comparisons of 10 benchmarks with 10% noise: no false alarm.
@@ -266,14 +266,14 @@ class TestCompare(unittest.TestCase):
         for _ in range(50):
             base = {n: noisy(10000, 10, rng, 0.10) for n in names}
             cur = {n: noisy(10000, 10, rng, 0.10) for n in names}
-            rows = gate.compare(samples(base), samples(cur))
-            alarms += gate.regressed(rows)
+            rows = verdict.compare(samples(base), samples(cur))
+            alarms += verdict.regressed(rows)
         self.assertEqual(alarms, 0)
 
     def test_significant_but_small(self):
         base = {NAMES[0]: [100.0 + i * 0.01 for i in range(12)]}
         cur = {NAMES[0]: [105.0 + i * 0.01 for i in range(12)]}
-        rows = gate.compare(samples(base), samples(cur))
+        rows = verdict.compare(samples(base), samples(cur))
         self.assertEqual(rows[0]["verdict"], "unchanged")
         self.assertIn("below threshold", rows[0]["note"])
 
@@ -282,7 +282,7 @@ class TestCompare(unittest.TestCase):
         base = {n: noisy(10000, 10, rng) for n in NAMES}
         cur = {n: noisy(10000, 10, rng) for n in NAMES[1:]}
         cur["roundtrip/tcp/thread/size:16"] = noisy(10000, 10, rng)
-        rows = gate.compare(samples(base),
+        rows = verdict.compare(samples(base),
                             samples(cur, errors={NAMES[2]}))
         v = self.verdicts(rows)
         self.assertEqual(v[NAMES[0]], "missing")
@@ -290,18 +290,18 @@ class TestCompare(unittest.TestCase):
         self.assertEqual(v[NAMES[2]], "errored")
         self.assertIn("Permission denied", rows[2]["note"])
         self.assertEqual(v[NAMES[1]], "unchanged")
-        self.assertFalse(gate.regressed(rows))
-        self.assertTrue(gate.regressed(rows, fail_on=("errored",)))
+        self.assertFalse(verdict.regressed(rows))
+        self.assertTrue(verdict.regressed(rows, fail_on=("errored",)))
 
     def test_too_few_repetitions(self):
         base = {NAMES[0]: [100.0, 101.0, 102.0]}
         cur = {NAMES[0]: [200.0, 201.0, 202.0]}
-        rows = gate.compare(samples(base), samples(cur))
+        rows = verdict.compare(samples(base), samples(cur))
         self.assertEqual(rows[0]["verdict"], "not enough data")
         self.assertIn("need >= 5 repetitions", rows[0]["note"])
-        self.assertFalse(gate.regressed(rows))
+        self.assertFalse(verdict.regressed(rows))
         # one repetition per side: no test at all
-        rows = gate.compare(samples({NAMES[0]: [100.0]}),
+        rows = verdict.compare(samples({NAMES[0]: [100.0]}),
                             samples({NAMES[0]: [200.0]}))
         self.assertEqual(rows[0]["verdict"], "not enough data")
         self.assertIn("need >= 5", rows[0]["note"])
@@ -310,11 +310,11 @@ class TestCompare(unittest.TestCase):
         names = [f"b{i}" for i in range(20)]
         base = {n: [100.0 + i for i in range(6)] for n in names}
         cur = {n: [300.0 + i for i in range(6)] for n in names}
-        rows = gate.compare(samples(base), samples(cur))
+        rows = verdict.compare(samples(base), samples(cur))
         self.assertEqual({r["verdict"] for r in rows}, {"not enough data"})
         # 20 * 2/C(14,7) = 0.0117 >= 0.01 > 20 * 2/C(16,8)
         self.assertIn("need >= 8 repetitions", rows[0]["note"])
-        rows = gate.compare(samples(base), samples(cur), correction="none")
+        rows = verdict.compare(samples(base), samples(cur), correction="none")
         self.assertEqual({r["verdict"] for r in rows}, {"slower"})
 
     def test_correction_reduces_false_alarms(self):
@@ -324,10 +324,10 @@ class TestCompare(unittest.TestCase):
         cur = {n: [100.5 + i for i in range(10)] for n in names}
         cur["b0"] = [112.0 + i * 0.2 for i in range(10)]   # p ~ 0.0002
         cur["b1"] = [104.0 + i * 1.3 for i in range(10)]
-        rows = gate.compare(samples(base), samples(cur), correction="none")
+        rows = verdict.compare(samples(base), samples(cur), correction="none")
         raw = {r["name"]: r for r in rows}
         self.assertLess(raw["b0"]["p"], 0.01)
-        rows = gate.compare(samples(base), samples(cur))
+        rows = verdict.compare(samples(base), samples(cur))
         adj = {r["name"]: r for r in rows}
         self.assertGreater(adj["b0"]["p_adj"], raw["b0"]["p"])
 
@@ -336,24 +336,69 @@ class TestCompare(unittest.TestCase):
         cur = gbench_doc({NAMES[0]: [130.0 + i for i in range(10)]})
         for e in cur["benchmarks"]:
             e["cpu_time"] = e["cpu_time"] - 30.0
-        rows = gate.compare(gate.collect(base, "b"), gate.collect(cur, "c"))
+        rows = verdict.compare(verdict.collect(base, "b"), verdict.collect(cur, "c"))
         self.assertEqual(rows[0]["verdict"], "slower")
-        rows = gate.compare(gate.collect(base, "b", "cpu_time"),
-                            gate.collect(cur, "c", "cpu_time"))
+        rows = verdict.compare(verdict.collect(base, "b", "cpu_time"),
+                            verdict.collect(cur, "c", "cpu_time"))
         self.assertEqual(rows[0]["verdict"], "unchanged")
 
     def test_mismatched_units(self):
-        with self.assertRaisesRegex(gate.GateError, "mismatched units"):
-            gate.compare(samples({NAMES[0]: [1.0, 2.0]}, unit="us"),
+        with self.assertRaisesRegex(verdict.GateError, "mismatched units"):
+            verdict.compare(samples({NAMES[0]: [1.0, 2.0]}, unit="us"),
                          samples({NAMES[0]: [1.0, 2.0]}, unit="ns"))
 
     def test_nothing_in_common(self):
-        with self.assertRaisesRegex(gate.GateError, "no benchmark in common"):
-            gate.compare(samples({"a": [1.0, 2.0]}),
+        with self.assertRaisesRegex(verdict.GateError, "no benchmark in common"):
+            verdict.compare(samples({"a": [1.0, 2.0]}),
                          samples({"b": [1.0, 2.0]}))
 
 
 # --------------------------------------------------------------------------
+class TestGateUndecided(TempDirCase):
+    """The gate never passes blind: nothing decided -> exit 3, one line."""
+
+    def test_three_repetitions_exit_3(self):
+        rng = random.Random(3)
+        docs = [gbench_doc({n: noisy(10000, 3, rng) for n in NAMES})
+                for _ in range(2)]
+        b, c = (self.write(f"{i}.json", d) for i, d in enumerate(docs))
+        md = os.path.join(self.tmp, "out.md")
+        proc = self.run_script("gate.py", b, c, "--markdown", md)
+        self.assertEqual(proc.returncode, verdict.EXIT_UNDECIDED,
+                         proc.stdout)
+        self.assertEqual(proc.returncode, 3)
+        lines = proc.stderr.splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertRegex(lines[0], r"^gate.py: undecided: none of 3 "
+                         r"benchmark\(s\) could be decided .*need >= \d+ "
+                         r"repetitions per side")
+        self.assertIn("gate: UNDECIDED", proc.stdout)
+        with open(md) as f:
+            self.assertIn("UNDECIDED", f.read())
+
+    def test_one_decided_is_enough(self):
+        rng = random.Random(4)
+        base = {n: noisy(10000, 3, rng) for n in NAMES}
+        cur = {n: noisy(10000, 3, rng) for n in NAMES}
+        base["x"], cur["x"] = noisy(1000, 12, rng), noisy(1000, 12, rng)
+        proc = self.run_script("gate.py", self.write("b.json", gbench_doc(
+            base)), self.write("c.json", gbench_doc(cur)))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_all_new_or_errored_is_undecided(self):
+        rows = [verdict.make_row("a", "new"), verdict.make_row("b", "errored")]
+        self.assertEqual(verdict.exit_status(rows), verdict.EXIT_UNDECIDED)
+        self.assertIn("none of 2", verdict.undecided(rows))
+
+    def test_help_states_every_exit_code(self):
+        for script in ("gate.py", "ab.py"):
+            proc = self.run_script(script, "--help")
+            self.assertEqual(proc.returncode, 0)
+            self.assertIn("exit status:", proc.stdout)
+            for code in verdict.EXIT_CODES:
+                self.assertRegex(proc.stdout, rf"\n +{code}  \w", script)
+
+
 class TestGateCli(TempDirCase):
     def make_pair(self, slow=1.3):
         rng = random.Random(7)
@@ -436,14 +481,14 @@ class TestGateCli(TempDirCase):
     def test_missing_file(self):
         b, _ = self.make_pair()
         self.assert_bad_input([b, os.path.join(self.tmp, "nope.json")],
-                              ".*nope.json: cannot read: No such file")
+                              ".*nope.json: no such file")
 
     def test_truncated_json(self):
         b, c = self.make_pair()
         with open(c) as f:
             text = f.read()
         t = self.write("trunc.json", text[:len(text) // 2])
-        self.assert_bad_input([b, t], ".*trunc.json: not valid JSON")
+        self.assert_bad_input([b, t], ".*trunc.json: truncated JSON")
 
     def test_empty_file(self):
         b, _ = self.make_pair()
@@ -518,7 +563,7 @@ class FakeRunner:
         for name in self.names:
             if not pattern.search(name + "/real_time"):
                 continue
-            s = gate.Sample(name, "ns")
+            s = verdict.Sample(name, "ns")
             if name in self.errors:
                 s.errors.append("boom")
             else:
@@ -542,7 +587,7 @@ class TestPaired(unittest.TestCase):
         return ab.ab_gate(runners, ".", pairs, random.Random(seed))
 
     def test_a_vs_a_no_false_alarm_despite_drift(self):
-        alarms = sum(gate.regressed(self.gate_once(s)["rows"])
+        alarms = sum(verdict.regressed(self.gate_once(s)["rows"])
                      for s in range(30))
         self.assertEqual(alarms, 0)
 
@@ -565,7 +610,7 @@ class TestPaired(unittest.TestCase):
         res = ab.ab_gate(runners, ".", 16, random.Random(1))
         self.assertEqual(res["flagged"], [NAMES[0]])
         self.assertEqual(res["confirmed"], [])
-        self.assertFalse(gate.regressed(res["rows"]))
+        self.assertFalse(verdict.regressed(res["rows"]))
         self.assertIn("not confirmed", res["rows"][0]["note"])
         # the re-run only ran the flagged benchmark
         self.assertEqual([r["name"] for r in res["confirm"]], [NAMES[0]])
@@ -575,7 +620,7 @@ class TestPaired(unittest.TestCase):
         runners = {"A": FakeRunner(clock),
                    "B": FakeRunner(clock, {NAMES[0]: 1.5}, slow_rounds=16)}
         res = ab.ab_gate(runners, ".", 16, random.Random(1), confirm=False)
-        self.assertTrue(gate.regressed(res["rows"]))
+        self.assertTrue(verdict.regressed(res["rows"]))
 
     def test_not_enough_pairs(self):
         res = self.gate_once(1, {NAMES[1]: 2.0}, pairs=6)
@@ -614,11 +659,11 @@ class TestPaired(unittest.TestCase):
         clock = [0]
         runners = {"A": FakeRunner(clock, names=NAMES[:1]),
                    "B": FakeRunner(clock, names=NAMES[1:2])}
-        with self.assertRaises(gate.GateError):
+        with self.assertRaises(verdict.GateError):
             ab.ab_gate(runners, ".", 12, random.Random(3))
         runners = {"A": FakeRunner(clock, names=NAMES[:1]),
                    "B": FakeRunner(clock, names=NAMES[:1])}
-        with self.assertRaisesRegex(gate.GateError, "no benchmark matches"):
+        with self.assertRaisesRegex(verdict.GateError, "no benchmark matches"):
             ab.ab_gate(runners, "nothing-matches", 12, random.Random(3))
 
     def test_order_is_randomised_within_pairs(self):
