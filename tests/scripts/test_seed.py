@@ -14,8 +14,7 @@ DATA = os.path.join(ROOT, "tests", "data")
 CPP = os.path.join(DATA, "seed-cpp.json")
 PY = os.path.join(DATA, "seed-py.json")
 SEED = os.path.join(ROOT, "data", "processing-2008.json")
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import seed  # noqa: E402
+from ipcbench_tools import seedtable as seed  # noqa: E402
 
 
 def load(path):
@@ -189,7 +188,7 @@ class TableTest(unittest.TestCase):
             seed.results({"context": {}})
         with self.assertRaisesRegex(seed.InputError, "no \"benchmarks\""):
             seed.results([1, 2])
-        with self.assertRaisesRegex(seed.InputError, "without a name"):
+        with self.assertRaisesRegex(seed.InputError, "not a benchmark object with a name"):
             seed.results({"benchmarks": [{"run_type": "iteration"}]})
         good = load(SEED)
         bad = dict(good, figures=good["figures"][1:])
@@ -238,7 +237,7 @@ class CliTest(unittest.TestCase):
         cases = [
             (["--py", "missing.json"], 1, "missing.json"),
             (["--py", empty], 1, "empty file"),
-            (["--py", trunc], 1, "not valid JSON"),
+            (["--py", trunc], 1, "truncated JSON"),
             (["--py", shape], 1, "not Google Benchmark JSON"),
             (["--py", PY, "--cpp", shape], 1, "not Google Benchmark JSON"),
             (["--py", PY, "--seed", badseed], 1, "missing figures"),
