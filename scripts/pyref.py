@@ -22,65 +22,31 @@ format and a `py-` prefix on the kind or transport, e.g.
     scripts/pyref.py --quick --out /tmp/p.json --filter 'py-pipe'
 """
 
-import argparse
-import ctypes
-import datetime
-import itertools
-import json
 import math
-import multiprocessing
-import multiprocessing.connection
-import multiprocessing.managers
 import os
-import platform
-import queue
-import random
 import re
-import shutil
 import signal
-import socket
-import statistics
-import struct
-import subprocess
 import sys
 import sysconfig
-import tempfile
-import threading
-import time
-import zlib
+import platform
+import json
 
+from ipcbench_tools import atomic, cli, gbwrite
+from ipcbench_tools.errors import UsageError
+from ipcbench_tools.pybench import (Interrupted, _Deadline, registry,
+                                    run_all)
+
+PROG = "pyref.py"
 SCHEMA = "1"
-NUM_KEYS = 10_000
-VALUE_SIZE = 64
-KEY_SEED = 20080101
-KEY_SEQUENCE = 1 << 16
-THROUGHPUT_SIZES = (64, 4096, 65536)
-ROUNDTRIP_SIZES = (64, 256)
-CONNECTION_ROUNDTRIP_SIZES = (64,)
-HEADER = struct.Struct("<QI")  # sequence number, CRC-32 of the body
-QUEUE_BYTES = 8 << 20  # bound on bytes buffered in a queue (backpressure)
-PR_SET_PDEATHSIG = 1
-
-
-class UsageError(Exception):
-    """A bad command-line argument (exit status 2)."""
-
-
-class BenchError(Exception):
-    """A benchmark failed: lost/corrupt message, dead peer, timeout."""
-
-
-class Interrupted(BaseException):
-    """SIGINT/SIGTERM: stop, clean up, write nothing."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise UsageError(message)
+EXIT_CODES = {0: "results written (failed benchmarks are error entries)",
+              1: "cannot write the results",
+              2: "bad command line, or --filter matches nothing",
+              130: "interrupted (SIGINT/SIGTERM); nothing written"}
 
 
 def build_parser():
-    p = _Parser(prog="pyref.py", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                           exit_codes=EXIT_CODES)
     p.add_argument("--out", default="results/pyref.json",
                    help="output JSON file (default: %(default)s)")
     p.add_argument("--repetitions", type=int, default=None,
@@ -146,740 +112,20 @@ def select(names, pattern):
     regex, negate = pattern
     return [n for n in names if bool(regex.search(n)) != negate]
 
-
-# ------------------------------------------------------ Google Benchmark JSON
-
-def _mean(v):
-    return sum(v) / len(v)
-
-
-def _median(v):
-    # Google Benchmark's StatisticsMedian: the mean below three values.
-    if len(v) < 3:
-        return _mean(v)
-    return statistics.median(v)
-
-
-def _stddev(v):
-    # Sample standard deviation, 0 for a single value (statistics.cc).
-    if len(v) < 2:
-        return 0.0
-    return statistics.stdev(v)
-
-
-def _cv(v):
-    if len(v) < 2:
-        return 0.0
-    m = _mean(v)
-    return _stddev(v) / m if m else 0.0
-
-
-AGGREGATES = (("mean", _mean, "time"), ("median", _median, "time"),
-              ("stddev", _stddev, "time"), ("cv", _cv, "percentage"))
-
-
-def iteration_entry(name, family, reps, index, run):
-    """One run_type "iteration" entry from a run dict.
-
-    run: iterations, seconds (real), cpu_seconds, and optional
-    bytes_per_item plus counters (name -> per-second rate).
-    """
-    n, secs = run["iterations"], run["seconds"]
-    e = {
-        "name": name, "family_index": family,
-        "per_family_instance_index": 0, "run_name": name,
-        "run_type": "iteration", "repetitions": reps,
-        "repetition_index": index, "threads": 1,
-        "iterations": n,
-        "real_time": secs * 1e9 / n,
-        "cpu_time": run.get("cpu_seconds", 0.0) * 1e9 / n,
-        "time_unit": "ns",
-    }
-    if run.get("bytes_per_item"):
-        e["bytes_per_second"] = n * run["bytes_per_item"] / secs
-    e["items_per_second"] = n / secs
-    for key in run.get("counters", ()):
-        e[key] = n / secs
-    return e
-
-
-def error_entry(name, family, reps, index, message):
-    return {
-        "name": name, "family_index": family,
-        "per_family_instance_index": 0, "run_name": name,
-        "run_type": "iteration", "repetitions": reps,
-        "repetition_index": index, "threads": 1,
-        "error_occurred": True, "error_message": message,
-        "iterations": 1, "real_time": 0.0, "cpu_time": 0.0,
-        "time_unit": "ns",
-    }
-
-
-def aggregate_entries(iterations):
-    """mean/median/stddev/cv entries over successful iteration entries.
-
-    Like Google Benchmark: nothing below two successful runs; every
-    numeric field (times, rates, counters) is aggregated on its own.
-    """
-    ok = [e for e in iterations if not e.get("error_occurred")]
-    if len(ok) < 2:
-        return []
-    first = ok[0]
-    fields = ["real_time", "cpu_time"] + [
-        k for k in first if k.endswith("_per_second") or k not in
-        _FIXED_KEYS]
-    out = []
-    for agg, fn, unit in AGGREGATES:
-        e = {
-            "name": f"{first['run_name']}_{agg}",
-            "family_index": first["family_index"],
-            "per_family_instance_index": 0,
-            "run_name": first["run_name"], "run_type": "aggregate",
-            "repetitions": first["repetitions"], "threads": 1,
-            "aggregate_name": agg, "aggregate_unit": unit,
-            "iterations": len(ok),
-        }
-        for f in fields:
-            e[f] = fn([x[f] for x in ok])
-            if f == "cpu_time":
-                e["time_unit"] = first["time_unit"]
-        out.append(e)
-    return out
-
-
-_FIXED_KEYS = {"name", "family_index", "per_family_instance_index",
-               "run_name", "run_type", "repetitions", "repetition_index",
-               "threads", "iterations", "real_time", "cpu_time",
-               "time_unit", "error_occurred", "error_message"}
-
-
-def benchmark_entries(name, family, reps, outcome):
-    """All entries of one benchmark: runs (list of run dicts) or an error."""
-    if isinstance(outcome, str):
-        return [error_entry(name, family, reps, i, outcome)
-                for i in range(reps)]
-    its = [iteration_entry(name, family, reps, i, r)
-           for i, r in enumerate(outcome)]
-    return its + aggregate_entries(its)
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def _caches():
-    out = []
-    base = "/sys/devices/system/cpu/cpu0/cache"
-    try:
-        dirs = sorted(d for d in os.listdir(base) if d.startswith("index"))
-    except OSError:
-        return []
-    for d in dirs:
-        p = os.path.join(base, d)
-        size = _read(os.path.join(p, "size")).strip()
-        m = re.fullmatch(r"(\d+)([KMG]?)", size)
-        if not m:
-            continue
-        mult = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[m[2]]
-        shared = _read(os.path.join(p, "shared_cpu_list")).strip()
-        sharing = 0
-        for part in filter(None, shared.split(",")):
-            lo, _, hi = part.partition("-")
-            sharing += int(hi or lo) - int(lo) + 1
-        try:
-            level = int(_read(os.path.join(p, "level")))
-        except ValueError:
-            continue
-        out.append({"type": _read(os.path.join(p, "type")).strip(),
-                    "level": level, "size": int(m[1]) * mult,
-                    "num_sharing": sharing or 1})
-    return out
-
-
-def _cpuinfo(key):
-    for line in _read("/proc/cpuinfo").splitlines():
-        k, _, v = line.partition(":")
-        if k.strip() == key:
-            return v.strip()
-    return ""
-
-
-def _git_commit(repo):
-    try:
-        r = subprocess.run(["git", "-C", repo, "rev-parse", "--short=12",
-                            "HEAD"], capture_output=True, text=True,
-                           timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return r.stdout.strip() if r.returncode == 0 else "unknown"
-
-
 def build_context(executable):
     """The `context` object: Google Benchmark's fields plus ipcbench's."""
-    mhz = _cpuinfo("cpu MHz")
-    governor = _read(
-        "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").strip()
-    uname = platform.uname()
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return {
-        "date": datetime.datetime.now().astimezone().isoformat(
-            timespec="seconds"),
-        "host_name": socket.gethostname(),
-        "executable": executable,
-        "num_cpus": os.cpu_count() or 1,
-        "mhz_per_cpu": int(float(mhz)) if mhz else 0,
-        "cpu_scaling_enabled": bool(governor) and governor != "performance",
-        "caches": _caches(),
-        "load_avg": list(os.getloadavg()),
-        "library_build_type": "release",
+    context = gbwrite.host_context(executable, repo)
+    context.update({
         "ipcbench_schema": SCHEMA,
-        "kernel": f"{uname.system} {uname.release}",
-        "cpu_model": _cpuinfo("model name") or uname.machine,
         "compiler": f"{platform.python_implementation()} "
                     f"{platform.python_version()}",
         "build_type": ("Debug" if sysconfig.get_config_var("Py_DEBUG")
                        else "Release"),
-        "git_commit": _git_commit(repo),
         "pin": "none",
         "python_start_method": "fork",
-    }
-
-
-# --------------------------------------------------------------- messages
-
-class Payloads:
-    """Messages of `size` bytes: header (seq, crc32(body)) + body.
-
-    Sixteen precomputed random bodies, so building a message costs one
-    concatenation and the checksum still differs between neighbours.
-    """
-
-    def __init__(self, size, seed=1):
-        if size < HEADER.size:
-            raise ValueError(f"size {size} < header {HEADER.size}")
-        rng = random.Random(seed)
-        self.bodies = [rng.randbytes(size - HEADER.size) for _ in range(16)]
-        self.crcs = [zlib.crc32(b) for b in self.bodies]
-
-    def make(self, seq):
-        i = seq & 15
-        return HEADER.pack(seq, self.crcs[i]) + self.bodies[i]
-
-
-def check_message(msg, seq, size):
-    """Raise BenchError unless msg is message `seq` of `size` bytes, intact."""
-    if type(msg) is not bytes or len(msg) != size:
-        got = len(msg) if isinstance(msg, bytes) else type(msg).__name__
-        raise BenchError(f"message {seq}: expected {size} bytes, got {got}")
-    got_seq, crc = HEADER.unpack_from(msg)
-    if got_seq != seq:
-        raise BenchError(f"message {seq}: got sequence {got_seq} "
-                         f"(lost, duplicated or reordered)")
-    if zlib.crc32(memoryview(msg)[HEADER.size:]) != crc:
-        raise BenchError(f"message {seq}: checksum mismatch")
-
-
-def dict_data():
-    """The shared dict's content and a fixed random lookup sequence."""
-    data = {}
-    for i in range(NUM_KEYS):
-        data[f"key-{i:05d}"] = (f"value-{i:05d}-" * 8).encode()[:VALUE_SIZE]
-    rng = random.Random(KEY_SEED)
-    keys = list(data)
-    pairs = []
-    for _ in range(KEY_SEQUENCE):
-        k = keys[rng.randrange(NUM_KEYS)]
-        pairs.append((k, data[k]))
-    return data, pairs
-
-
-# ------------------------------------------------------------- deadlines
-
-class _Deadline:
-    """SIGALRM-based deadline for blocking calls in the main thread."""
-
-    armed = False
-
-    @classmethod
-    def handler(cls, signum, frame):
-        if cls.armed:
-            cls.armed = False
-            raise BenchError("timed out (peer hung or died)")
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def __enter__(self):
-        _Deadline.armed = True
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc):
-        _Deadline.armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        return False
-
-
-def _child_guard():
-    """In every child: die with the parent; leave Ctrl-C to the parent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-# ------------------------------------------------------------------ peers
-
-def _peer_main(guard, ctrl, other_end, body, args):
-    if guard:
-        _child_guard()
-    if other_end is not None:
-        other_end.close()
-    try:
-        body(ctrl, *args)
-    except Exception as e:  # report, never raise into multiprocessing
-        try:
-            ctrl.send(("error", f"peer: {type(e).__name__}: {e}"))
-        except OSError:
-            pass
-
-
-class Peer:
-    """A thread or forked process running body(ctrl, *args).
-
-    ctrl is one end of a Pipe used for commands and replies (never on the
-    measured path of one-way benchmarks). The owner reaps it in close().
-    """
-
-    def __init__(self, ctx, context, body, *args, close_in_parent=()):
-        self.ctrl, child = ctx.Pipe()
-        self.context = context
-        if context == "process":
-            self.worker = ctx.Process(
-                target=_peer_main, args=(True, child, self.ctrl, body, args),
-                daemon=True)
-        else:
-            self.worker = threading.Thread(
-                target=_peer_main, args=(False, child, None, body, args),
-                daemon=True)
-        self.worker.start()
-        if context == "process":
-            child.close()
-            for c in close_in_parent:
-                c.close()
-        self._child = child
-
-    def request(self, message, timeout):
-        try:
-            self.ctrl.send(message)
-        except OSError as e:
-            raise BenchError(f"peer gone: {e.strerror or e}")
-        return self.reply(timeout)
-
-    def reply(self, timeout):
-        if not self.ctrl.poll(timeout):
-            raise BenchError("timed out waiting for the peer")
-        try:
-            r = self.ctrl.recv()
-        except (EOFError, OSError):
-            raise BenchError("peer exited unexpectedly")
-        if r[0] == "error":
-            raise BenchError(r[1])
-        return r
-
-    def close(self, timeout=5.0):
-        try:
-            self.ctrl.send(("stop",))
-        except (OSError, ValueError):
-            pass
-        self.worker.join(timeout)
-        if self.context == "process":
-            if self.worker.is_alive():
-                self.worker.kill()
-                self.worker.join(timeout)
-            self.worker.close()
-        else:
-            self._child.close()
-        self.ctrl.close()
-
-
-# ------------------------------------------------------------ peer bodies
-
-def _dict_reader(ctrl, mapping, pairs):
-    """Answers ("run", start, n) with ("ok", seconds, cpu_seconds)."""
-    while True:
-        cmd = ctrl.recv()
-        if cmd[0] == "stop":
-            return
-        _, start, n = cmd
-        seq = pairs[start:] + pairs[:start]
-        lookups = itertools.islice(itertools.cycle(seq), n)
-        c0, t0 = time.thread_time(), time.perf_counter()
-        for key, value in lookups:
-            if mapping[key] != value:
-                ctrl.send(("error", f"wrong value for {key}"))
-                break
-        else:
-            t1, c1 = time.perf_counter(), time.thread_time()
-            ctrl.send(("ok", t1 - t0, c1 - c0))
-
-
-def _sender(ctrl, send, size, connect=None):
-    """Answers ("send", first_seq, n) by sending n messages, then "done"."""
-    if connect is not None:
-        send = connect()
-    ctrl.send(("ready",))
-    pay = Payloads(size)
-    while True:
-        cmd = ctrl.recv()
-        if cmd[0] == "stop":
-            return
-        _, first, n = cmd
-        for seq in range(first, first + n):
-            send(pay.make(seq))
-        ctrl.send(("done",))
-
-
-def _echo(ctrl, recv, send, connect=None):
-    """Sends back every message until it receives None."""
-    if connect is not None:
-        recv, send = connect()
-    ctrl.send(("ready",))
-    while True:
-        msg = recv()
-        if msg is None:
-            return
-        send(msg)
-
-
-def _connect_client(address, family):
-    def connect():
-        conn = multiprocessing.connection.Client(address, family=family)
-        return conn.send
-    return connect
-
-
-def _connect_echo(address, family):
-    def connect():
-        conn = multiprocessing.connection.Client(address, family=family)
-        return conn.recv, conn.send
-    return connect
-
-
-# ------------------------------------------------------------- benchmarks
-
-class Bench:
-    """One benchmark: setup(), run(n) -> run dict, teardown().
-
-    run() blocks only in the main thread, under the caller's deadline.
-    """
-
-    bytes_per_item = 0
-    counters = ()
-
-    def __init__(self, name, ctx, timeout, tmpdir):
-        self.name, self.ctx, self.timeout = name, ctx, timeout
-        self.tmpdir = tmpdir
-        self.peers = []
-        self.closers = []
-
-    def setup(self):
-        pass
-
-    def run(self, n):
-        raise NotImplementedError
-
-    def teardown(self, graceful=True):
-        # After an error or Ctrl-C the peers may be busy or stuck: do not
-        # wait for them, kill them.
-        for p in reversed(self.peers):
-            try:
-                p.close(5.0 if graceful else 0.1)
-            except Exception:
-                pass
-        for c in reversed(self.closers):
-            try:
-                c()
-            except Exception:
-                pass
-        self.peers, self.closers = [], []
-        self.__dict__.pop("shared", None)
-        self.__dict__.pop("mgr", None)
-
-    def result(self, n, seconds, cpu):
-        return {"iterations": n, "seconds": max(seconds, 1e-9),
-                "cpu_seconds": cpu, "bytes_per_item": self.bytes_per_item,
-                "counters": self.counters}
-
-
-class LocalDict(Bench):
-    counters = ("lookups_per_reader",)
-
-    def setup(self):
-        self.data, self.pairs = dict_data()
-        self.pos = 0
-
-    def run(self, n):
-        d = self.data
-        seq = self.pairs[self.pos:] + self.pairs[:self.pos]
-        lookups = itertools.islice(itertools.cycle(seq), n)
-        c0, t0 = time.thread_time(), time.perf_counter()
-        for key, value in lookups:
-            if d[key] != value:
-                raise BenchError(f"wrong value for {key}")
-        t1, c1 = time.perf_counter(), time.thread_time()
-        self.pos = (self.pos + n) % len(self.pairs)
-        return self.result(n, t1 - t0, c1 - c0)
-
-
-class ManagerDict(Bench):
-    counters = ("lookups_per_reader",)
-
-    def __init__(self, name, ctx, timeout, tmpdir, context):
-        super().__init__(name, ctx, timeout, tmpdir)
-        self.context = context
-
-    def setup(self):
-        data, pairs = dict_data()
-        self.npairs = len(pairs)
-        self.pos = 0
-        # Keep the manager referenced: its shutdown finalizer fires when
-        # the SyncManager object is collected.
-        self.mgr = multiprocessing.managers.SyncManager(ctx=self.ctx)
-        self.mgr.start(_child_guard)
-        self.closers.append(self.mgr.shutdown)
-        self.shared = self.mgr.dict(data)
-        self.peers.append(Peer(self.ctx, self.context, _dict_reader,
-                               self.shared, pairs))
-
-    def run(self, n):
-        r = self.peers[0].request(("run", self.pos, n), self.timeout)
-        self.pos = (self.pos + n) % self.npairs
-        return self.result(n, r[1], r[2])
-
-
-class OneWay(Bench):
-    """Peer sends, main thread receives and checks: messages/s."""
-
-    def __init__(self, name, ctx, timeout, tmpdir, channel, size):
-        super().__init__(name, ctx, timeout, tmpdir)
-        self.channel, self.size = channel, size
-        self.bytes_per_item = size
-        self.seq = 0
-
-    def setup(self):
-        ctx, ch = self.ctx, self.channel
-        bound = max(16, min(1000, QUEUE_BYTES // self.size))
-        if ch == "queue":
-            q = queue.Queue(bound)
-            self.recv = q.get
-            peer = Peer(ctx, "thread", _sender, q.put, self.size)
-        elif ch == "mpqueue":
-            q = ctx.Queue(bound)
-            self.closers.append(lambda: (q.cancel_join_thread(), q.close()))
-            self.recv = q.get
-            peer = Peer(ctx, "process", _sender, q.put, self.size)
-        elif ch == "pipe":
-            mine, theirs = ctx.Pipe()
-            self.closers.append(mine.close)
-            self.recv = mine.recv
-            peer = Peer(ctx, "process", _sender, theirs.send, self.size,
-                        close_in_parent=(theirs,))
-        else:
-            listener, address, family = _listen(ch, self.tmpdir)
-            self.closers.append(listener.close)
-            peer = Peer(ctx, "process", _sender, None, self.size,
-                        _connect_client(address, family))
-            with _Deadline(self.timeout):
-                conn = listener.accept()
-            self.closers.append(conn.close)
-            self.recv = conn.recv
-        self.peers.append(peer)
-        peer.reply(self.timeout)  # "ready"
-
-    def run(self, n):
-        peer, recv, size, first = self.peers[0], self.recv, self.size, self.seq
-        try:
-            peer.ctrl.send(("send", first, n))
-            c0, t0 = time.thread_time(), time.perf_counter()
-            for seq in range(first, first + n):
-                check_message(recv(), seq, size)
-        except (EOFError, OSError) as e:
-            raise BenchError(f"channel closed: {type(e).__name__}")
-        t1, c1 = time.perf_counter(), time.thread_time()
-        self.seq = first + n
-        peer.reply(self.timeout)  # "done"
-        return self.result(n, t1 - t0, c1 - c0)
-
-
-class RoundTrip(Bench):
-    """Main thread sends, peer echoes, main thread checks: round trips/s."""
-
-    def __init__(self, name, ctx, timeout, tmpdir, channel, size):
-        super().__init__(name, ctx, timeout, tmpdir)
-        self.channel, self.size = channel, size
-        self.seq = 0
-
-    def setup(self):
-        ctx, ch = self.ctx, self.channel
-        self.pay = Payloads(self.size)
-        if ch == "queue":
-            ping, pong = queue.Queue(), queue.Queue()
-            self.send, self.recv = ping.put, pong.get
-            peer = Peer(ctx, "thread", _echo, ping.get, pong.put)
-        elif ch == "mpqueue":
-            ping, pong = ctx.Queue(), ctx.Queue()
-            for q in (ping, pong):
-                self.closers.append(
-                    lambda q=q: (q.cancel_join_thread(), q.close()))
-            self.send, self.recv = ping.put, pong.get
-            peer = Peer(ctx, "process", _echo, ping.get, pong.put)
-        elif ch == "pipe":
-            mine, theirs = ctx.Pipe()
-            self.closers.append(mine.close)
-            self.send, self.recv = mine.send, mine.recv
-            peer = Peer(ctx, "process", _echo, theirs.recv, theirs.send,
-                        close_in_parent=(theirs,))
-        else:
-            listener, address, family = _listen(ch, self.tmpdir)
-            self.closers.append(listener.close)
-            peer = Peer(ctx, "process", _echo, None, None,
-                        _connect_echo(address, family))
-            with _Deadline(self.timeout):
-                conn = listener.accept()
-            self.closers.append(conn.close)
-            self.send, self.recv = conn.send, conn.recv
-        self.peers.append(peer)
-        peer.reply(self.timeout)  # "ready"
-
-    def teardown(self, graceful=True):
-        # The echo peer leaves on None; Peer.close() kills it otherwise.
-        if graceful:
-            try:
-                with _Deadline(2.0):
-                    self.send(None)
-            except Exception:
-                pass
-        super().teardown(graceful)
-
-    def run(self, n):
-        send, recv, size, make = self.send, self.recv, self.size, self.pay.make
-        first = self.seq
-        c0, t0 = time.thread_time(), time.perf_counter()
-        try:
-            for seq in range(first, first + n):
-                send(make(seq))
-                check_message(recv(), seq, size)
-        except (EOFError, OSError) as e:
-            raise BenchError(f"channel closed: {type(e).__name__}")
-        t1, c1 = time.perf_counter(), time.thread_time()
-        self.seq = first + n
-        return self.result(n, t1 - t0, c1 - c0)
-
-
-def _listen(channel, tmpdir):
-    if channel == "unix":
-        address = os.path.join(tmpdir, f"conn-{os.getpid()}.sock")
-        family = "AF_UNIX"
-    else:
-        address, family = ("127.0.0.1", 0), "AF_INET"
-    listener = multiprocessing.connection.Listener(address, family)
-    return listener, listener.address, family
-
-
-def registry():
-    """name -> factory(ctx, timeout, tmpdir) -> Bench, in run order."""
-    reg = {}
-
-    def add(name, cls, *args):
-        full = name + "/real_time"
-        reg[full] = lambda ctx, to, tmp: cls(full, ctx, to, tmp, *args)
-
-    add("dict/py-local/thread/readers:1", LocalDict)
-    add("dict/py-manager/process/readers:1", ManagerDict, "process")
-    add("dict/py-manager/thread/readers:1", ManagerDict, "thread")
-    streams = (("throughput", "py-queue", "thread", "queue"),
-               ("throughput", "py-mpqueue", "process", "mpqueue"),
-               ("throughput", "py-pipe", "process", "pipe"),
-               ("connection", "py-unix", "process", "unix"),
-               ("connection", "py-tcp", "process", "tcp"))
-    for scenario, transport, context, channel in streams:
-        for size in THROUGHPUT_SIZES:
-            add(f"{scenario}/{transport}/{context}/size:{size}", OneWay,
-                channel, size)
-    trips = (("roundtrip", "py-queue", "thread", "queue"),
-             ("roundtrip", "py-mpqueue", "process", "mpqueue"),
-             ("roundtrip", "py-pipe", "process", "pipe"),
-             ("connection-roundtrip", "py-unix", "process", "unix"),
-             ("connection-roundtrip", "py-tcp", "process", "tcp"))
-    for scenario, transport, context, channel in trips:
-        sizes = (CONNECTION_ROUNDTRIP_SIZES if scenario.startswith("conn")
-                 else ROUNDTRIP_SIZES)
-        for size in sizes:
-            add(f"{scenario}/{transport}/{context}/size:{size}", RoundTrip,
-                channel, size)
-    return reg
-
-
-# ----------------------------------------------------------------- driver
-
-def measure(bench, repetitions, min_time, timeout):
-    """Runs of about min_time each, after a Google-Benchmark-like warm-up.
-
-    Returns a list of run dicts, or an error message.
-    """
-    graceful = False
-    try:
-        with _Deadline(timeout):
-            bench.setup()
-        n = 1
-        while True:  # find n so that one run lasts about min_time
-            with _Deadline(timeout):
-                r = bench.run(n)
-            if r["seconds"] >= min_time or n >= 1 << 40:
-                break
-            grow = min_time * 1.4 / max(r["seconds"], 1e-9)
-            n = max(n + 1, int(n * min(grow, 10.0)))
-        runs = []
-        for _ in range(repetitions):
-            rate = r["iterations"] / r["seconds"]
-            n = max(1, int(rate * min_time))
-            with _Deadline(timeout):
-                r = bench.run(n)
-            runs.append(r)
-        graceful = True
-        return runs
-    except BenchError as e:
-        return str(e)
-    except (OSError, EOFError) as e:  # a channel broke outside run()'s checks
-        return f"{type(e).__name__}: {e}"
-    finally:
-        bench.teardown(graceful)
-
-
-def run_all(names, factories, repetitions, min_time, timeout, report=None):
-    """Run the named benchmarks; returns the list of JSON entries."""
-    ctx = multiprocessing.get_context("fork")
-    entries = []
-    tmpdir = tempfile.mkdtemp(prefix="ipcbench-pyref-")
-    try:
-        for family, name in enumerate(names):
-            bench = factories[name](ctx, timeout, tmpdir)
-            outcome = measure(bench, repetitions, min_time, timeout)
-            got = benchmark_entries(name, family, repetitions, outcome)
-            entries.extend(got)
-            if report:
-                report(name, outcome, got)
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    return entries
+    })
+    return context
 
 
 def _print_progress(name, outcome, entries):
@@ -893,26 +139,11 @@ def _print_progress(name, outcome, entries):
     print(f"{name:<48} {src['items_per_second']:>14,.0f} /s{spread}",
           flush=True)
 
-
 def write_json(path, document):
-    """Write atomically: a temp file in the same directory, then rename."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".pyref-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(document, f, indent=2)
-            f.write("\n")
-        mask = os.umask(0o22)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write atomically (the directory is made when missing)."""
+    directory, name = os.path.split(os.path.abspath(path))
+    atomic.write_files(directory, {name: json.dumps(document, indent=2)
+                                   + "\n"}, make_dir=True)
 
 
 def _on_signal(signum, frame):
@@ -920,22 +151,21 @@ def _on_signal(signum, frame):
 
 
 def main(argv=None):
-    prog = "pyref.py"
-    try:
-        args = build_parser().parse_args(argv)
-        reps, min_time, pattern = resolve_settings(args)
-    except UsageError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
+    return cli.run_main(PROG, _main, argv, input_code=1)
+
+
+def _main(argv):
+    prog = PROG
+    args = build_parser().parse_args(argv)
+    reps, min_time, pattern = resolve_settings(args)
     factories = registry()
     names = select(factories, pattern)
     if args.list:
         print("\n".join(names))
         return 0
     if not names:
-        print(f"{prog}: error: --filter {args.filter!r} matches no "
-              f"benchmark (see --list)", file=sys.stderr)
-        return 2
+        raise UsageError(f"--filter {args.filter!r} matches no benchmark "
+                         "(see --list)")
     old = {s: signal.getsignal(s) for s in
            (signal.SIGALRM, signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGALRM, _Deadline.handler)
@@ -950,9 +180,6 @@ def main(argv=None):
         print(f"{prog}: error: interrupted ({e}); nothing written",
               file=sys.stderr)
         return 130
-    except OSError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 1
     finally:
         _Deadline.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -14,8 +14,8 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "scripts", "pyref.py")
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-import pyref  # noqa: E402
+import pyref  # noqa: E402  (scripts/ is on sys.path: __init__.py)
+from ipcbench_tools import gbwrite, pybench  # noqa: E402
 
 # Keys, in order, of Google Benchmark 1.7.1's JSON entries (from a probe
 # binary built against Debian's libbenchmark 1.7.1).
@@ -52,7 +52,7 @@ class JsonWriterTest(unittest.TestCase):
     NAME = "dict/py-local/thread/readers:1/real_time"
 
     def test_iteration_entries_have_gb_shape_and_values(self):
-        e = pyref.benchmark_entries(self.NAME, 7, 3, self.RUNS)
+        e = gbwrite.benchmark_entries(self.NAME, 7, 3, self.RUNS)
         its = [x for x in e if x["run_type"] == "iteration"]
         self.assertEqual(len(its), 3)
         for i, x in enumerate(its):
@@ -68,7 +68,7 @@ class JsonWriterTest(unittest.TestCase):
         self.assertAlmostEqual(its[1]["lookups_per_reader"], 50.0)
 
     def test_aggregates_match_google_benchmark_statistics(self):
-        e = pyref.benchmark_entries(self.NAME, 0, 3, self.RUNS)
+        e = gbwrite.benchmark_entries(self.NAME, 0, 3, self.RUNS)
         aggs = {x["aggregate_name"]: x for x in e
                 if x["run_type"] == "aggregate"}
         self.assertEqual(list(aggs), ["mean", "median", "stddev", "cv"])
@@ -92,14 +92,14 @@ class JsonWriterTest(unittest.TestCase):
                                statistics.stdev(rates) / (175 / 3))
 
     def test_median_of_two_is_their_mean_and_one_run_has_no_aggregates(self):
-        e = pyref.benchmark_entries(self.NAME, 0, 2, self.RUNS[:2])
+        e = gbwrite.benchmark_entries(self.NAME, 0, 2, self.RUNS[:2])
         med = [x for x in e if x.get("aggregate_name") == "median"][0]
         self.assertAlmostEqual(med["items_per_second"], 75.0)
-        e = pyref.benchmark_entries(self.NAME, 0, 1, self.RUNS[:1])
+        e = gbwrite.benchmark_entries(self.NAME, 0, 1, self.RUNS[:1])
         self.assertEqual([x["run_type"] for x in e], ["iteration"])
 
     def test_error_outcome_gives_error_entries_only(self):
-        e = pyref.benchmark_entries(self.NAME, 2, 3, "message 5: lost")
+        e = gbwrite.benchmark_entries(self.NAME, 2, 3, "message 5: lost")
         self.assertEqual(len(e), 3)
         for x in e:
             self.assertEqual(list(x), GB_ERROR_KEYS)
@@ -107,7 +107,7 @@ class JsonWriterTest(unittest.TestCase):
             self.assertEqual(x["error_message"], "message 5: lost")
 
     def test_names_follow_the_contract(self):
-        names = list(pyref.registry())
+        names = list(pybench.registry())
         self.assertEqual(len(names), len(set(names)))
         rx = re.compile(r"(dict|throughput|roundtrip|connection|"
                         r"connection-roundtrip)/py-[a-z]+/(thread|process)/"
@@ -145,24 +145,24 @@ class JsonWriterTest(unittest.TestCase):
 
 class MessageTest(unittest.TestCase):
     def setUp(self):
-        self.pay = pyref.Payloads(64)
+        self.pay = pybench.Payloads(64)
 
     def test_good_message_passes(self):
         for seq in range(40):
-            pyref.check_message(self.pay.make(seq), seq, 64)
+            pybench.check_message(self.pay.make(seq), seq, 64)
 
     def test_lost_corrupt_and_wrong_size_messages_fail(self):
         msg = self.pay.make(5)
-        with self.assertRaisesRegex(pyref.BenchError, "sequence 5"):
-            pyref.check_message(msg, 4, 64)
+        with self.assertRaisesRegex(pybench.BenchError, "sequence 5"):
+            pybench.check_message(msg, 4, 64)
         bad = bytearray(msg)
         bad[-1] ^= 1
-        with self.assertRaisesRegex(pyref.BenchError, "checksum"):
-            pyref.check_message(bytes(bad), 5, 64)
-        with self.assertRaisesRegex(pyref.BenchError, "expected 64 bytes"):
-            pyref.check_message(msg[:-1], 5, 64)
-        with self.assertRaisesRegex(pyref.BenchError, "got str"):
-            pyref.check_message("x" * 64, 5, 64)
+        with self.assertRaisesRegex(pybench.BenchError, "checksum"):
+            pybench.check_message(bytes(bad), 5, 64)
+        with self.assertRaisesRegex(pybench.BenchError, "expected 64 bytes"):
+            pybench.check_message(msg[:-1], 5, 64)
+        with self.assertRaisesRegex(pybench.BenchError, "got str"):
+            pybench.check_message("x" * 64, 5, 64)
 
 
 class FakeBench:
@@ -175,7 +175,7 @@ class FakeBench:
     def run(self, n):
         self.calls += 1
         if self.calls == self.fail_at:
-            raise pyref.BenchError("message 3: checksum mismatch")
+            raise pybench.BenchError("message 3: checksum mismatch")
         return {"iterations": n, "seconds": n * 1e-3}
 
     def teardown(self, graceful=True):
@@ -184,7 +184,7 @@ class FakeBench:
 
 class MeasureTest(unittest.TestCase):
     def setUp(self):
-        self.old = signal.signal(signal.SIGALRM, pyref._Deadline.handler)
+        self.old = signal.signal(signal.SIGALRM, pybench._Deadline.handler)
 
     def tearDown(self):
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -192,7 +192,7 @@ class MeasureTest(unittest.TestCase):
 
     def test_runs_last_about_min_time(self):
         b = FakeBench(fail_at=0)
-        runs = pyref.measure(b, 3, 0.05, 5)
+        runs = pybench.measure(b, 3, 0.05, 5)
         self.assertEqual(len(runs), 3)
         for r in runs:
             self.assertAlmostEqual(r["seconds"], 0.05, delta=0.002)
@@ -200,7 +200,7 @@ class MeasureTest(unittest.TestCase):
 
     def test_error_makes_an_error_outcome_and_tears_down(self):
         b = FakeBench(fail_at=4)
-        self.assertEqual(pyref.measure(b, 3, 0.05, 5),
+        self.assertEqual(pybench.measure(b, 3, 0.05, 5),
                          "message 3: checksum mismatch")
         self.assertIs(b.torn_down, False)
 
@@ -208,14 +208,14 @@ class MeasureTest(unittest.TestCase):
         import multiprocessing
         ctx = multiprocessing.get_context("fork")
         with tempfile.TemporaryDirectory() as tmp:
-            b = pyref.OneWay("x", ctx, 1.0, tmp, channel, 64)
+            b = pybench.OneWay("x", ctx, 1.0, tmp, channel, 64)
             b.setup()
             try:
                 b.run(10)
                 b.peers[0].worker.kill()
                 t0 = time.monotonic()
-                with self.assertRaises(pyref.BenchError):
-                    with pyref._Deadline(1.0):
+                with self.assertRaises(pybench.BenchError):
+                    with pybench._Deadline(1.0):
                         b.run(10)
                 self.assertLess(time.monotonic() - t0, 3)
             finally:
