@@ -135,7 +135,11 @@ def summarize(records):
 def build_parser():
     parser = cli.ArgumentParser(
         prog=PROG, description="Run the A/B gate repeatedly: A/A for false "
-        "alarms, planted slowdown for detection.")
+        "alarms, planted slowdown for detection.",
+        exit_codes={0: "every run done (rates on stdout; also after Ctrl-C "
+                    "with the runs so far)",
+                    2: "bad input or command line, or the binary does not "
+                    "build or run (one line on stderr)"})
     parser.add_argument("--binary", metavar="PATH",
                         help="ipcbench binary (default: build the working "
                              "tree into build-ab/work)")

@@ -164,8 +164,8 @@ def _main(argv):
         print("\n".join(names))
         return 0
     if not names:
-        raise UsageError(f"--filter {args.filter!r} matches no benchmark "
-                         "(see --list)")
+        raise UsageError(f"--filter {args.filter!r} matches no benchmark; "
+                         "--list shows them")
     old = {s: signal.getsignal(s) for s in
            (signal.SIGALRM, signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGALRM, _Deadline.handler)

@@ -370,7 +370,7 @@ def notes(rows, cpp_doc, py_doc, seed):
             "has 2 shared vCPUs, other jobs run at the same time, and "
             "the Python and C++ runs were taken at different times "
             "(absolute figures from separate runs can differ several-"
-            "fold here, see MEASURING.md). The 2008 figures come from "
+            "fold here, see docs/MEASURING.md). The 2008 figures come from "
             "another machine, another Python and another kernel."]
 
 

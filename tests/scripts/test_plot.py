@@ -5,33 +5,24 @@ Fixtures are made by tests/scripts/plot_fixture.py (Google Benchmark 1.7.1
 shape) into temporary directories.
 """
 import contextlib
-import importlib.util
 import io
 import json
 import math
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import unittest
 from pathlib import Path
 
+import plot  # noqa: E402  (scripts/ is on sys.path: __init__.py)
+from ipcbench_tools.report import (charts, data, fmt, render,  # noqa: E402
+                                   style)
+from tests.scripts import plot_fixture as fixture  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "plot.py"
-sys.path.insert(0, str(ROOT / "scripts"))       # for `import seed`
 PYTHON = "/usr/bin/python3"
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-plot = _load("plot", SCRIPT)
-fixture = _load("plot_fixture", Path(__file__).with_name("plot_fixture.py"))
 
 FULL_CHARTS = ("roundtrip_latency", "threads_vs_processes", "throughput",
                "dict_lookups", "connection_throughput", "connection_setup",
@@ -100,7 +91,7 @@ class FullReportTest(unittest.TestCase):
         names = {p.name for p in self.out.iterdir()}
         expected = {f"{n}.{e}" for n in FULL_CHARTS for e in ("png", "svg")}
         self.assertEqual(names, expected | {"index.md", "index.html",
-                                            plot.MANIFEST})
+                                            render.MANIFEST})
 
     def test_html_is_self_contained(self):
         self.assertEqual(self.html.count("data:image/png;base64,"),
@@ -132,10 +123,10 @@ class FullReportTest(unittest.TestCase):
             vals = [e["real_time"] * 1e-6 for e in self.doc["benchmarks"]
                     if e["run_name"] == name and e["run_type"] ==
                     "iteration"]
-            cell = plot.fmt_seconds(med)
-            factor, _ = plot._step(med, plot.SECOND_STEPS)
-            spread = (f"({plot.fmt_num(min(vals) / factor)}-"
-                      f"{plot.fmt_num(max(vals) / factor)})")
+            cell = fmt.fmt_seconds(med)
+            factor, _ = fmt._step(med, fmt.SECOND_STEPS)
+            spread = (f"({fmt.fmt_num(min(vals) / factor)}-"
+                      f"{fmt.fmt_num(max(vals) / factor)})")
             self.assertIn(f"{cell} {spread}", self.md)
 
     def test_headline_ratio_is_computed(self):
@@ -147,7 +138,7 @@ class FullReportTest(unittest.TestCase):
                 self.doc, f"roundtrip/{tr}/process/size:256/manual_time")
         best = min(at, key=at.get)
         worst = max(at, key=at.get)
-        ratio = plot.fmt_ratio(at[worst] / at[best])
+        ratio = fmt.fmt_ratio(at[worst] / at[best])
         self.assertIn(f"{best} round trip is {ratio} faster than {worst} at "
                       "256 B in the process context", self.md)
 
@@ -156,8 +147,8 @@ class FullReportTest(unittest.TestCase):
                              "real_time")
         p = iteration_median(self.doc, "roundtrip/pipe/process/size:256/"
                              "manual_time")
-        self.assertIn(f"| pipe | {plot.fmt_seconds(t * 1e-6)} | "
-                      f"{plot.fmt_seconds(p * 1e-6)} | {p / t:.2f}x |",
+        self.assertIn(f"| pipe | {fmt.fmt_seconds(t * 1e-6)} | "
+                      f"{fmt.fmt_seconds(p * 1e-6)} | {p / t:.2f}x |",
                       self.md)
 
     def test_throughput_fraction_of_memcpy(self):
@@ -168,44 +159,56 @@ class FullReportTest(unittest.TestCase):
             "bytes_per_second"), tr) for tr in fixture.TRANSPORTS
             if tr not in ("queue", "uds-seqpacket"))
         self.assertIn(f"({'process'} context) {best[1]} streams "
-                      f"{plot._bps(best[0], 3)}, "
+                      f"{fmt._bps(best[0], 3)}, "
                       f"{100 * best[0] / bound:.0f}% of the memcpy bound",
                       self.md)
 
     def test_dict_table_uses_items_per_second(self):
         med = iteration_median(self.doc, "dict/manager-uds/process/readers:2/"
                                "manual_time", "items_per_second")
-        self.assertIn(plot.fmt_si(med, "lookups/s"), self.md)
+        self.assertIn(fmt.fmt_si(med, "lookups/s"), self.md)
 
 
 class ParseTest(unittest.TestCase):
 
     def test_names(self):
-        k = plot.parse_name("roundtrip/shm-ring/process/size:256/manual_time")
+        k = data.parse_name("roundtrip/shm-ring/process/size:256/manual_time")
         self.assertEqual((k.scenario, k.subject, k.context, k.param),
                          ("roundtrip", "shm-ring", "process", 256))
-        k = plot.parse_name("connection-setup/unix-abstract/thread/real_time")
+        k = data.parse_name("connection-setup/unix-abstract/thread/real_time")
         self.assertEqual((k.subject, k.context, k.param),
                          ("unix-abstract", "thread", -1))
-        k = plot.parse_name("startup/spawn/pipe/real_time")
+        k = data.parse_name("startup/spawn/pipe/real_time")
         self.assertEqual((k.subject, k.context), ("pipe", "spawn"))
-        k = plot.parse_name("startup/process/rss:64/real_time")
+        k = data.parse_name("startup/process/rss:64/real_time")
         self.assertEqual((k.subject, k.context, k.param),
                          ("fork", "process", 64))
-        k = plot.parse_name("dict/py-manager/process/readers:1/"
+        k = data.parse_name("dict/py-manager/process/readers:1/"
                             "iterations:100/repeats:3/real_time")
         self.assertEqual((k.subject, k.param), ("py-manager", 1))
-        self.assertIsNone(plot.parse_name("BM_Something/8"))
-        self.assertIsNone(plot.parse_name("floorplan/x/thread"))
+        # a scenario without a section of its own: read generically
+        k = data.parse_name("pool/pipe/process/size:64/pin:same/real_time")
+        self.assertEqual((k.scenario, k.subject, k.context, k.param, k.extra),
+                         ("pool", "pipe", "process", -1,
+                          "size:64/pin:same"))
+        k = data.parse_name("BM_Something/8")
+        self.assertEqual((k.scenario, k.subject, k.context),
+                         ("BM_Something", "8", ""))
+        # a known scenario keeps its placement key as an extra
+        k = data.parse_name("roundtrip/pipe/process/size:64/pin:same/"
+                            "real_time")
+        self.assertEqual((k.param, k.extra), (64, "pin:same"))
         with self.assertRaises(ValueError):
-            plot.parse_name("roundtrip/pipe/thread/size:big/real_time")
+            data.parse_name("/real_time")
         with self.assertRaises(ValueError):
-            plot.parse_name("roundtrip/pipe/size:16/real_time")
+            data.parse_name("roundtrip/pipe/thread/size:big/real_time")
+        with self.assertRaises(ValueError):
+            data.parse_name("roundtrip/pipe/size:16/real_time")
 
     def test_median_and_spread_from_repetitions(self):
         doc = fixture.make_results(seed=5, scenarios=("roundtrip",))
-        ds = plot.parse_results(doc, "x.json")
-        key = plot.parse_name("roundtrip/uds/thread/size:16")
+        ds = data.parse_results(doc, "x.json")
+        key = data.parse_name("roundtrip/uds/thread/size:16")
         vals = [e["real_time"] * 1e-6 for e in doc["benchmarks"]
                 if e["run_name"] == "roundtrip/uds/thread/size:16/real_time"
                 and e["run_type"] == "iteration"]
@@ -214,7 +217,7 @@ class ParseTest(unittest.TestCase):
         self.assertAlmostEqual(p.lo, min(vals))
         self.assertAlmostEqual(p.hi, max(vals))
         self.assertEqual((p.n, p.source), (3, "repetitions"))
-        iqr = plot.parse_results(doc, "x.json", spread="iqr").points[key]
+        iqr = data.parse_results(doc, "x.json", spread="iqr").points[key]
         q = statistics.quantiles(vals, n=4, method="inclusive")
         self.assertAlmostEqual(iqr.lo, q[0])
         self.assertAlmostEqual(iqr.hi, q[2])
@@ -223,8 +226,8 @@ class ParseTest(unittest.TestCase):
         doc = fixture.make_results(seed=5, scenarios=("dict",))
         agg = {"context": doc["context"], "benchmarks": [
             e for e in doc["benchmarks"] if e["run_type"] == "aggregate"]}
-        ds = plot.parse_results(agg, "agg.json")
-        key = plot.parse_name("dict/local/thread/readers:2")
+        ds = data.parse_results(agg, "agg.json")
+        key = data.parse_name("dict/local/thread/readers:2")
         median = next(e["items_per_second"] for e in agg["benchmarks"]
                       if e["run_name"].startswith("dict/local/thread/"
                                                   "readers:2/")
@@ -232,15 +235,15 @@ class ParseTest(unittest.TestCase):
         p = ds.points[key]
         self.assertEqual((p.median, p.source, p.n),
                          (median, "median aggregate", 3))
-        self.assertEqual(plot.fmt_spread(p), "-")
+        self.assertEqual(fmt.fmt_spread(p), "-")
 
     def test_single_entry_and_units(self):
         doc = fixture.make_results(seed=5, repetitions=1,
                                    scenarios=("connection-roundtrip",))
         e = doc["benchmarks"][0]
         e["real_time"], e["time_unit"] = 0.25, "ms"
-        ds = plot.parse_results(doc, "one.json")
-        p = ds.points[plot.parse_name(e["run_name"])]
+        ds = data.parse_results(doc, "one.json")
+        p = ds.points[data.parse_name(e["run_name"])]
         self.assertEqual((p.median, p.n, p.source), (0.25e-3, 1, "single run"))
 
     def test_non_finite_values_are_left_out(self):
@@ -249,7 +252,7 @@ class ParseTest(unittest.TestCase):
         doc["benchmarks"][0]["items_per_second"] = math.inf
         doc["benchmarks"][1]["real_time"] = -1.0
         doc["benchmarks"][1].pop("items_per_second")
-        ds = plot.parse_results(doc, "x.json")
+        ds = data.parse_results(doc, "x.json")
         self.assertEqual(len(ds.points), len(doc["benchmarks"]) - 2)
         self.assertEqual(sum("no usable value" in w for w in ds.warnings), 2)
 
@@ -257,39 +260,49 @@ class ParseTest(unittest.TestCase):
         doc = fixture.make_results(seed=5, scenarios=("roundtrip",))
         first = doc["benchmarks"][0]
         first.update(error_occurred=True, error_message="boom")
-        ds = plot.parse_results(doc, "x.json")
-        p = ds.points[plot.parse_name(first["run_name"])]
+        ds = data.parse_results(doc, "x.json")
+        p = ds.points[data.parse_name(first["run_name"])]
         self.assertEqual(p.n, 2)
         self.assertIn("1 of 3 repetitions errored", "\n".join(ds.warnings))
 
     def test_formatting(self):
-        self.assertEqual(plot.fmt_size(65536), "64 KiB")
-        self.assertEqual(plot.fmt_size(1048576), "1 MiB")
-        self.assertEqual(plot.fmt_seconds(1e-6, trim=True), "1 µs")
-        self.assertEqual(plot.fmt_seconds(9.996e-6), "10.0 µs")
-        self.assertEqual(plot.fmt_seconds(999.7e-9), "1.00 µs")
-        self.assertEqual(plot.fmt_si(9999, digits=2), "10k")
-        self.assertEqual(plot._bps(1.5e9), "1.50 GB/s")
-        self.assertEqual(plot.fmt_ratio(1.04), "1.04x")
-        self.assertEqual(plot.fmt_ratio(9.314), "9.31x")
-        self.assertEqual(plot.fmt_ratio(33.14), "33.1x")
-        self.assertEqual(plot.fmt_ratio(331.4), "331x")
+        self.assertEqual(fmt.fmt_size(65536), "64 KiB")
+        self.assertEqual(fmt.fmt_size(1048576), "1 MiB")
+        self.assertEqual(fmt.fmt_seconds(1e-6, trim=True), "1 µs")
+        self.assertEqual(fmt.fmt_seconds(9.996e-6), "10.0 µs")
+        self.assertEqual(fmt.fmt_seconds(999.7e-9), "1.00 µs")
+        self.assertEqual(fmt.fmt_si(9999, digits=2), "10k")
+        self.assertEqual(fmt._bps(1.5e9), "1.50 GB/s")
+        self.assertEqual(fmt.fmt_ratio(1.04), "1.04x")
+        self.assertEqual(fmt.fmt_ratio(9.314), "9.31x")
+        self.assertEqual(fmt.fmt_ratio(33.14), "33.1x")
+        self.assertEqual(fmt.fmt_ratio(331.4), "331x")
 
-    def test_colours_are_fixed_and_deterministic(self):
-        self.assertEqual(plot.colour_of("tcp"), plot.COLOURS["tcp"])
-        self.assertEqual(plot.colour_of("py-queue"), plot.COLOURS["queue"])
-        c = plot.colour_of("brand-new-transport")
-        self.assertEqual(c, plot.colour_of("brand-new-transport"))
-        self.assertIn(c, plot.FALLBACK_COLOURS)
+    def test_colours_are_derived_from_the_results_order(self):
+        ranks = {"pipe": 0, "tcp": 1, "queue": 2}
+        self.assertEqual(style.colour_of(ranks, "pipe"), style.PALETTE[0])
+        self.assertEqual(style.colour_of(ranks, "tcp"), style.PALETTE[1])
+        self.assertEqual(style.colour_of(ranks, "py-queue"),
+                         style.colour_of(ranks, "queue"))
+        # a transport nobody listed anywhere: the next colour, not a clash
+        c = style.colour_of(ranks, "brand-new-transport")
+        self.assertEqual(c, style.PALETTE[3])
+        self.assertEqual(style.marker_of(ranks, "brand-new-transport"),
+                         style.MARKERS[3])
+        self.assertEqual(len(set(style.PALETTE)), len(style.PALETTE))
+        many = {f"t{i}": i for i in range(40)}
+        pairs = {(style.colour_of(many, t), style.marker_of(many, t))
+                 for t in many}
+        self.assertEqual(len(pairs), 40)    # still told apart past 30
 
     def test_log_ticks(self):
-        ticks = plot.nice_log_ticks(0.5e-6, 2e-3)
+        ticks = charts.nice_log_ticks(0.5e-6, 2e-3)
         self.assertIn(1e-6, ticks)
         self.assertIn(1e-5, ticks)
         self.assertTrue(all(0.5e-6 <= t <= 2e-3 for t in ticks))
-        ticks = plot.nice_log_ticks(7e3, 4e4)
+        ticks = charts.nice_log_ticks(7e3, 4e4)
         self.assertGreaterEqual(len(ticks), 2)
-        self.assertLessEqual(len(plot.nice_log_ticks(1, 1e15)), 8)
+        self.assertLessEqual(len(charts.nice_log_ticks(1, 1e15)), 8)
 
 
 class BadInputTest(unittest.TestCase):
@@ -342,12 +355,12 @@ class BadInputTest(unittest.TestCase):
         path.write_text(text[:len(text) // 2])
         self.assert_fails([str(path)], "cut.json: truncated JSON (line ")
 
-    def test_no_known_benchmark(self):
+    def test_no_usable_name(self):
         doc = fixture.make_results(scenarios=(), unknown=True)
-        doc["benchmarks"].append(dict(doc["benchmarks"][0],
-                                      name="BM_Other/8", run_name="BM_Other/8"))
+        doc["benchmarks"] = [dict(e, name="//", run_name="//")
+                             for e in doc["benchmarks"]]
         path = write_json(self.dir / "other.json", doc)
-        self.assert_fails([path], "no benchmark this script knows")
+        self.assert_fails([path], "no benchmark with a usable name")
 
     def test_every_benchmark_errored(self):
         doc = fixture.make_results(scenarios=("connection-setup",))
@@ -422,7 +435,12 @@ class PartialDataTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertIn("skipped: throughput chart", out)
         self.assertIn("skipped: shared-dict chart", out)
-        self.assertIn("ignored 1 benchmark(s) of unknown scenarios", out)
+        self.assertIn("plot.py: warning: scenario 'mystery' (1 benchmark(s))"
+                      " has no report section of its own; shown as a "
+                      "generic table", err)
+        md = (self.out / "index.md").read_text(encoding="utf-8")
+        self.assertIn("## Scenario `mystery`", md)
+        self.assertIn("| widget size:8 | thread |", md)
         self.assertIn("no round trip at 300 B; the threads-vs-processes chart "
                       "uses 256 B", out)
         self.assertTrue((self.out / "roundtrip_latency.png").exists())
@@ -469,7 +487,7 @@ class RealOutputTest(unittest.TestCase):
     def test_real_file_parses_and_reports(self):
         path = ROOT / "tests" / "data" / "plot_real_quick.json"
         doc = json.loads(path.read_text(encoding="utf-8"))
-        ds = plot.parse_results(doc, str(path))
+        ds = data.parse_results(doc, str(path))
         self.assertEqual(ds.warnings, [])
         self.assertEqual(len(ds.points), 6)     # 3 transports x 2 contexts
         for p in ds.points.values():
@@ -480,10 +498,10 @@ class RealOutputTest(unittest.TestCase):
             self.assertEqual(code, 0, err)
             md = (Path(tmp) / "index.md").read_text(encoding="utf-8")
         self.assertIn(doc["context"]["git_commit"], md)
-        key = plot.parse_name("roundtrip/tcp/process/size:256/real_time")
-        t = ds.points[plot.parse_name("roundtrip/tcp/thread/size:256")]
-        self.assertIn(f"| tcp | {plot.fmt_seconds(t.median)} | "
-                      f"{plot.fmt_seconds(ds.points[key].median)} |", md)
+        key = data.parse_name("roundtrip/tcp/process/size:256/real_time")
+        t = ds.points[data.parse_name("roundtrip/tcp/thread/size:256")]
+        self.assertIn(f"| tcp | {fmt.fmt_seconds(t.median)} | "
+                      f"{fmt.fmt_seconds(ds.points[key].median)} |", md)
 
 
 class SeedSectionTest(unittest.TestCase):
@@ -538,7 +556,7 @@ class SeedSectionTest(unittest.TestCase):
 
     def test_same_cells_as_seed_py(self):
         # One computation, two renderings: plot's rows are seed.md's rows.
-        import seed
+        from ipcbench_tools import seedtable as seed
         text, _ = seed.seed_section(json.loads(self.CPP.read_text()),
                                     json.loads(self.PY.read_text()),
                                     json.loads((ROOT / "data" /

@@ -1,15 +1,13 @@
 """Tests for plot.py's tail-latency and floor-multiples sections."""
-import importlib.util
 import json
 import tempfile
 import unittest
 from pathlib import Path
 
+import plot  # noqa: E402  (scripts/ is on sys.path: __init__.py)
+from ipcbench_tools.report import blocks, data, fmt, sections  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("plot_latency_under_test",
-                                               ROOT / "scripts" / "plot.py")
-plot = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(plot)
 
 
 def entry(name, ns, **counters):
@@ -34,14 +32,14 @@ def dataset():
                entry("floor/cacheline-msg/process/size:64", 800.0),
                entry("floor/futex/process", 5000.0),
                entry("floor/pipe-raw/process/size:64", 6500.0)]}
-    return plot.parse_results(doc, "test.json")
+    return data.parse_results(doc, "test.json")
 
 
 class TailLatencyTest(unittest.TestCase):
     def test_percentile_table_and_chart(self):
         ds = dataset()
-        inp = plot.ReportInput(ds, [ds], 256, [])
-        section = plot.section_tail_latency(inp)
+        inp = blocks.ReportInput(ds, [ds], 256, [])
+        section = sections.section_tail_latency(inp)
         self.assertEqual(section.title, "Tail latency")
         fig, table = section.blocks
         self.assertEqual(fig.name, "latency_percentiles")
@@ -50,21 +48,21 @@ class TailLatencyTest(unittest.TestCase):
                           "CPU per round trip"])
         by = {row[0]: row for row in table.rows}
         self.assertEqual(set(by), {"shm-ring-spin", "pipe"})  # 64 B only
-        self.assertEqual(by["pipe"][2], plot.fmt_seconds(900e-9))
-        self.assertEqual(by["pipe"][6], plot.fmt_seconds(90000e-9))
-        self.assertEqual(by["pipe"][7], plot.fmt_seconds(1800e-9))
+        self.assertEqual(by["pipe"][2], fmt.fmt_seconds(900e-9))
+        self.assertEqual(by["pipe"][6], fmt.fmt_seconds(90000e-9))
+        self.assertEqual(by["pipe"][7], fmt.fmt_seconds(1800e-9))
 
     def test_no_percentiles_no_section(self):
         doc = {"context": {}, "benchmarks": [
             entry("roundtrip/pipe/process/size:64", 7000.0)]}
-        ds = plot.parse_results(doc, "old.json")
-        self.assertIsNone(plot.section_tail_latency(
-            plot.ReportInput(ds, [ds], 256, [])))
+        ds = data.parse_results(doc, "old.json")
+        self.assertIsNone(sections.section_tail_latency(
+            blocks.ReportInput(ds, [ds], 256, [])))
 
 
 class FloorMultiplesTest(unittest.TestCase):
     def test_ratios_against_same_context_floors(self):
-        rows = {r[0]: r for r in plot.floor_multiples(dataset(), 64)}
+        rows = {r[0]: r for r in sections.floor_multiples(dataset(), 64)}
         self.assertEqual(rows["shm-ring-spin"][3], "2.50x")     # 1000/400
         self.assertEqual(rows["shm-ring-spin"][4], "1.25x")     # 1000/800
         self.assertEqual(rows["shm-ring-spin"][6], "-")         # no raw loop
@@ -72,7 +70,7 @@ class FloorMultiplesTest(unittest.TestCase):
         self.assertEqual(rows["pipe"][6], "1.08x (pipe-raw)")   # 7000/6500
 
     def test_message_floor_only_for_its_own_size(self):
-        rows = {r[0]: r for r in plot.floor_multiples(dataset(), 16)}
+        rows = {r[0]: r for r in sections.floor_multiples(dataset(), 16)}
         self.assertEqual(rows["pipe"][3], "17.2x")              # 6900/400
         self.assertEqual(rows["pipe"][4], "-")                  # 64 B floor
 

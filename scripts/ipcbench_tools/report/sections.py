@@ -1,0 +1,532 @@
+"""The report's sections: each builder takes a ReportInput and returns a
+Section or None (no data). SECTION_BUILDERS is the order; a scenario without
+a builder of its own gets section_generic (a table and a warning)."""
+import math
+import statistics
+
+from ipcbench_tools import gbjson
+from ipcbench_tools import seedtable as seed
+from ipcbench_tools.report.blocks import FigureBlock, Section, Table
+from ipcbench_tools.report.charts import (PERCENTILES, by_subject,
+                                          contexts_of, percentile_points,
+                                          pick_size, plot_compare,
+                                          plot_connection_setup, plot_dict,
+                                          plot_floor,
+                                          plot_latency_percentiles,
+                                          plot_processing, plot_roundtrip,
+                                          plot_startup, plot_throughput)
+from ipcbench_tools.report.data import (SCENARIO_TITLES, Key,
+                                        param_text, point_order)
+from ipcbench_tools.report.fmt import (context_footer, fmt_cell, fmt_ratio,
+                                       fmt_seconds, fmt_size, fmt_value,
+                                       speedup)
+
+def point_table(points, param_header="size", counter=None):
+    """Rows: subject and context; columns: the parameter (size, readers).
+
+    counter: show that per-repetition counter's median instead of the
+    metric (e.g. "p99_ns")."""
+    params = sorted({p.key.param for p in points})
+    rows = {}
+    for p in points:
+        rows.setdefault((p.key.subject, p.key.context, p.key.extra), {})[
+            p.key.param] = p
+    headers = ["benchmark", "context"] + (
+        [param_text(Key(points[0].key.scenario, "", "", q)) for q in params]
+        if params != [-1] else ["median (min-max)"])
+    out = []
+    for (subject, context, extra), cells in rows.items():
+        row = [subject + (f" {extra}" if extra else ""), context]
+        for q in params:
+            p = cells.get(q)
+            if p is None:
+                row.append("-")
+            elif counter:
+                v = p.counters.get(counter)
+                row.append(fmt_seconds(v * 1e-9) if v else "-")
+            else:
+                row.append(fmt_cell(p))
+        out.append(row)
+    ns = sorted({p.n for p in points})
+    what = f"{counter[:-3]} latency (median over repetitions)" if counter \
+        else "Median (min-max over repetitions)" if ns != [1] else "Value"
+    if params != [-1]:
+        what += f" by {param_header}"
+    return Table(headers, out,
+                 f"{what}; n = {', '.join(map(str, ns))} per cell.")
+
+
+def errored_note(ds, scenario):
+    bad = [(k, m) for k, m in ds.errored if k.scenario == scenario]
+    if not bad:
+        return []
+    return ["Left out because they errored: " + "; ".join(
+        f"`{k.subject} {k.context}" + (f" {param_text(k)}`"
+                                       if k.param >= 0 else "`") +
+        f" ({m})" for k, m in bad) + "."]
+
+
+def spread_note(points):
+    srcs = {p.source for p in points}
+    if srcs == {"repetitions"}:
+        return "Median of the repetitions; error bars and spread: " \
+               "min-max (or interquartile range with --spread iqr)."
+    return "Median of the repetitions where present, else the median " \
+           "aggregate or the single run (no spread)."
+
+
+def extremes_sentence(pts, what, where):
+    """'<best> ... is Nx faster than <worst> ...' for comparable points."""
+    if len(pts) < 2:
+        return None
+    best = max(pts, key=lambda p: speedup(pts[0], p))
+    worst = min(pts, key=lambda p: speedup(pts[0], p))
+    r = speedup(worst, best)
+    return (f"{best.key.subject} {what} is {fmt_ratio(r)} "
+            f"{'faster' if best.metric == 'latency' else 'higher'} than "
+            f"{worst.key.subject} {where}: {fmt_value(best, best.metric)} vs "
+            f"{fmt_value(worst, worst.metric)}.")
+
+
+def section_context(inp):
+    ds = inp.data
+    c = ds.context
+    fields = [("CPU", c.get("cpu_model")), ("CPUs", c.get("num_cpus")),
+              ("MHz per CPU", c.get("mhz_per_cpu")),
+              ("kernel", c.get("kernel")), ("compiler", c.get("compiler")),
+              ("build type", c.get("build_type")),
+              ("benchmark library build", c.get("library_build_type")),
+              ("git commit", c.get("git_commit")), ("pinning", c.get("pin")),
+              ("host", c.get("host_name")), ("date", c.get("date")),
+              ("load average", ", ".join(map(str, c.get("load_avg", [])))
+               or None),
+              ("result schema", c.get("ipcbench_schema")),
+              ("source", ds.path)] + [
+                  ("Python reference run", path) for path, _ in inp.pyref]
+    known = {"cpu_model", "num_cpus", "mhz_per_cpu", "kernel", "compiler",
+             "build_type", "library_build_type", "git_commit", "pin",
+             "host_name", "date", "load_avg", "ipcbench_schema", "caches",
+             "executable", "cpu_scaling_enabled"}
+    fields += [(k, v) for k, v in c.items() if k not in known and
+               isinstance(v, (str, int, float, bool))]
+    fields += [("executable", c.get("executable")),
+               ("CPU frequency scaling", c.get("cpu_scaling_enabled"))]
+    rows = [[k, str(v)] for k, v in fields if v not in (None, "")]
+    blocks = [Table(["", "value"], rows)]
+    for other in inp.datasets[1:]:
+        if other is not ds and other.path not in ds.path:
+            blocks.append(f"Compared with `{other.path}`: "
+                          f"{context_footer(other)}.")
+    return Section("Machine", blocks)
+
+
+def section_roundtrip(inp):
+    ds = inp.data
+    fig = plot_roundtrip(ds)
+    if fig is None:
+        inp.notes.append("skipped: round-trip latency chart (no roundtrip "
+                         "benchmarks)")
+        return None
+    pts = ds.select("roundtrip")
+    size = pick_size(sorted({p.key.param for p in pts}), inp.size)
+    lines = []
+    for ctx in contexts_of(pts):
+        s = extremes_sentence([p for p in pts if p.key.param == size and
+                               p.key.context == ctx and not
+                               p.key.subject.startswith("py-")],
+                              "round trip", f"at {fmt_size(size)} in the "
+                              f"{ctx} context")
+        if s:
+            lines.append("- " + s)
+    caption = ("Round-trip latency (one message there and back, in "
+               "microseconds on a log scale) against message size, one line "
+               "per transport, one panel per context. " + spread_note(pts))
+    blocks = [FigureBlock("roundtrip_latency", fig, caption)]
+    blocks += ["\n".join(lines)] if lines else []
+    blocks += errored_note(ds, "roundtrip") + [point_table(pts)]
+    if any("p99_ns" in p.counters for p in pts):
+        blocks.append(point_table(pts, counter="p99_ns"))
+    return Section("Round-trip latency", blocks)
+
+
+def section_processing(inp):
+    ds = inp.data
+    pts = ds.select("roundtrip")
+    if not pts:
+        inp.notes.append("skipped: threads-vs-processes chart (no roundtrip "
+                         "benchmarks)")
+        return None
+    sizes = sorted({p.key.param for p in pts})
+    size = pick_size(sizes, inp.size)
+    if size != inp.size:
+        inp.notes.append(f"note: no round trip at {fmt_size(inp.size)}; the "
+                         f"threads-vs-processes chart uses {fmt_size(size)}")
+    fig = plot_processing(ds, size)
+    at = [p for p in pts if p.key.param == size]
+    index = {(p.key.subject, p.key.context): p for p in at}
+    rows, ratios = [], []
+    for subject in by_subject(at):
+        t, p = index.get((subject, "thread")), index.get((subject, "process"))
+        ratio = p.median / t.median if t and p else None
+        if ratio:
+            ratios.append((ratio, subject))
+        rows.append([subject, fmt_value(t, "latency") if t else "-",
+                     fmt_value(p, "latency") if p else "-",
+                     f"{ratio:.2f}x" if ratio else "-"])
+    text = []
+    if ratios:
+        hi, lo = max(ratios), min(ratios)
+        text.append(f"At {fmt_size(size)}, a process round trip costs "
+                    f"{lo[0]:.2f}x ({lo[1]}) to {hi[0]:.2f}x ({hi[1]}) the "
+                    "thread round trip of the same transport.")
+    caption = (f"Round-trip latency at {fmt_size(size)} for each transport "
+               "between two threads (light) and two processes (hatched): the "
+               "`processing` question of what moving to processes costs. "
+               "Under each transport: process latency / thread latency.")
+    return Section("Threads vs processes", [FigureBlock(
+        "threads_vs_processes", fig, caption)] + text + [Table(
+            ["transport", "thread", "process", "process / thread"], rows)])
+
+
+def section_throughput(inp):
+    ds = inp.data
+    fig = plot_throughput(ds)
+    if fig is None:
+        inp.notes.append("skipped: throughput chart (no throughput "
+                         "benchmarks)")
+        return None
+    pts = ds.select("throughput")
+    body = [p for p in pts if p.key.subject != "memcpy"]
+    bound = {p.key.param: p for p in pts if p.key.subject == "memcpy"}
+    lines = []
+    for ctx in contexts_of(body):
+        here = [p for p in body if p.key.context == ctx]
+        size = max(p.key.param for p in here)
+        top = [p for p in here if p.key.param == size]
+        best = max(top, key=lambda p: p.median)
+        s = (f"- At {fmt_size(size)} ({ctx} context) {best.key.subject} "
+             f"streams {fmt_value(best, 'bytes')}")
+        if size in bound:
+            s += (f", {100 * best.median / bound[size].median:.0f}% of the "
+                  f"memcpy bound ({fmt_value(bound[size], 'bytes')})")
+        worst = min(top, key=lambda p: p.median)
+        if worst is not best:
+            s += (f"; {worst.key.subject} is slowest at "
+                  f"{fmt_value(worst, 'bytes')}")
+        lines.append(s + ".")
+    caption = ("Streaming throughput (bytes per second, log scale) of one "
+               "sender to one receiver against message size, per transport; "
+               "the dashed line is memcpy in one thread, the upper bound. "
+               + spread_note(pts))
+    return Section("Streaming throughput", [
+        FigureBlock("throughput", fig, caption), "\n".join(lines)] +
+        errored_note(ds, "throughput") + [point_table(pts)])
+
+
+def section_dict(inp):
+    ds = inp.data
+    fig = plot_dict(ds)
+    if fig is None:
+        inp.notes.append("skipped: shared-dict chart (no dict benchmarks)")
+        return None
+    pts = ds.select("dict")
+    lines = []
+    one = [p for p in pts if p.key.param == min(q.key.param for q in pts)]
+    if len(one) >= 2:
+        best = max(one, key=lambda p: p.median)
+        worst = min(one, key=lambda p: p.median)
+        lines.append(f"With {param_text(best.key)}, {best.key.subject} "
+                     f"({best.key.context}) does {fmt_value(best, best.metric)}"
+                     f", {fmt_ratio(best.median / worst.median)} the rate of "
+                     f"{worst.key.subject} ({worst.key.context}), "
+                     f"{fmt_value(worst, worst.metric)}.")
+    caption = ("Lookups per second in a shared dictionary, all readers "
+               "together, per kind (a plain map, a mutex-guarded map, shared "
+               "memory, manager processes over each transport) and number of "
+               "readers; the log scale lets a local map and a manager dict "
+               "share one chart. " + spread_note(pts))
+    return Section("Shared dict", [FigureBlock("dict_lookups", fig, caption)]
+                   + lines + errored_note(ds, "dict") +
+                   [point_table(pts, "readers")])
+
+
+def section_connection(inp):
+    ds = inp.data
+    blocks = []
+    fig = plot_throughput(ds, "connection", "Listener/Client: streaming "
+                          "throughput per address family (higher is better)",
+                          legend="family")
+    stream = ds.select("connection")
+    lines = []
+    if fig is not None:
+        blocks.append(FigureBlock(
+            "connection_throughput", fig,
+            "Throughput of a stream over a Listener/Client connection "
+            "(bytes/s, log scale) against message size, per address family. "
+            + spread_note(stream)))
+        size = max(p.key.param for p in stream)
+        for ctx in contexts_of(stream):
+            s = extremes_sentence([p for p in stream if p.key.param == size
+                                   and p.key.context == ctx], "throughput",
+                                  f"at {fmt_size(size)} in the {ctx} "
+                                  "context")
+            if s:
+                lines.append("- " + s)
+        blocks.append("\n".join(lines))
+        lines = []
+        blocks += errored_note(ds, "connection") + [point_table(stream)]
+    else:
+        inp.notes.append("skipped: Listener/Client throughput chart (no "
+                         "connection benchmarks)")
+    fig = plot_connection_setup(ds)
+    if fig is not None:
+        setup = ds.select("connection-setup")
+        rt = ds.select("connection-roundtrip")
+        blocks.append(FigureBlock(
+            "connection_setup", fig,
+            "Connections set up per second (connect, accept, close) and the "
+            "small-message round trip over an established connection, per "
+            "address family and context. " + spread_note(setup + rt)))
+        for pts, what in ((setup, "set-up rate"), (rt, "round trip")):
+            for ctx in contexts_of(pts):
+                s = extremes_sentence([p for p in pts if p.key.context == ctx],
+                                      what, f"in the {ctx} context")
+                if s:
+                    lines.append("- " + s)
+        blocks.append("\n".join(lines))
+        for scenario, pts in (("connection-setup", setup),
+                              ("connection-roundtrip", rt)):
+            if pts:
+                blocks += errored_note(ds, scenario)
+                t = point_table(pts)
+                t.caption = SCENARIO_TITLES[scenario] + ". " + t.caption
+                blocks.append(t)
+    else:
+        inp.notes.append("skipped: Listener/Client set-up chart (no "
+                         "connection-setup or connection-roundtrip "
+                         "benchmarks)")
+    return Section("Listener/Client connections", blocks) if blocks else None
+
+
+def section_floor(inp):
+    ds = inp.data
+    pts = ds.select("floor")
+    if not pts:
+        return None     # a later scenario: say nothing while it is absent
+    blocks = []
+    fig = plot_floor(ds)
+    if fig is not None:
+        blocks.append(FigureBlock(
+            "floor", fig, "The cheapest round trip each mechanism allows "
+            "(a cache line bounced between cores, a futex wake, raw pipe and "
+            "socket calls), the floor under every transport. "
+            + spread_note(pts)))
+    return Section("The floor", blocks + errored_note(ds, "floor") +
+                   [point_table([p for p in pts if p.metric == m])
+                    for m in ("latency", "bytes")
+                    if any(p.metric == m for p in pts)])
+
+
+def section_startup(inp):
+    ds = inp.data
+    pts = ds.select("startup")
+    if not pts:
+        return None
+    caption = ("Time to create the peer (thread, forked process, spawned "
+               "process) and connect it, and how a fork's cost grows with the "
+               "parent's memory. " + spread_note(pts))
+    return Section("Start-up", [FigureBlock("startup", plot_startup(ds),
+                                            caption),
+                                point_table([p for p in pts
+                                             if p.key.param < 0]) if any(
+                                    p.key.param < 0 for p in pts) else "",
+                                point_table([p for p in pts
+                                             if p.key.param >= 0],
+                                            "parent RSS")
+                                if any(p.key.param >= 0 for p in pts)
+                                else ""])
+
+
+def section_compare(inp):
+    datasets = inp.datasets
+    if len(datasets) < 2:
+        return None
+    base = datasets[0]
+    blocks = [f"Each later file against `{base.path}` ({base.label}): "
+              "\"faster\" means a lower time or a higher rate. Runs on "
+              "different machines or minutes differ by more than noise on "
+              "shared vCPUs; see docs/MEASURING.md."]
+    for scenario in base.scenarios():
+        keys = sorted((k for k in base.points if k.scenario == scenario and
+                       all(k in d.points for d in datasets[1:])),
+                      key=lambda k: point_order(base.points[k]))
+        if not keys:
+            continue
+        fig = plot_compare(datasets, scenario, keys)
+        rows = []
+        for k in keys:
+            row = [k.label()] + [fmt_value(d.points[k], d.points[k].metric)
+                                 for d in datasets]
+            row += [fmt_ratio(speedup(base.points[k], d.points[k]))
+                    for d in datasets[1:]]
+            rows.append(row)
+        ratios = [speedup(base.points[k], datasets[1].points[k])
+                  for k in keys]
+        gm = math.exp(statistics.fmean(math.log(r) for r in ratios))
+        blocks.append(FigureBlock(
+            f"compare_{scenario.replace('-', '_')}", fig,
+            f"{title_of(scenario).capitalize()}: the same "
+            f"{len(keys)} benchmarks in each file, median and spread; the "
+            f"text beside a bar is its ratio to the first file, green or red "
+            f"only where the min-max ranges do not overlap. Geometric "
+            f"mean of {datasets[1].label} over {base.label}: "
+            f"{fmt_ratio(gm)} (>1: better)."))
+        blocks.append(Table(["benchmark"] + [d.label for d in datasets] +
+                            [f"{d.label} / {base.label}"
+                             for d in datasets[1:]], rows))
+    if len(blocks) == 1:
+        inp.notes.append("skipped: comparison charts (the files have no "
+                         "benchmark in common)")
+        return None
+    return Section("Comparison", blocks)
+
+
+
+def section_tail_latency(inp):
+    ds = inp.data
+    sizes = sorted({p.key.param for p in ds.select("roundtrip")
+                    if all(k in p.counters for k, _ in PERCENTILES)})
+    if not sizes:
+        return None     # results without percentile counters
+    size = pick_size(sizes, 64)
+    pts = percentile_points(ds, size)
+    rows = [[p.key.subject, p.key.context] +
+            [fmt_seconds(p.counters[k] * 1e-9) for k, _ in PERCENTILES] +
+            [fmt_seconds(p.counters["cpu_ns_per_msg"] * 1e-9)
+             if "cpu_ns_per_msg" in p.counters else "-"]
+            for p in pts]
+    table = Table(["transport", "context"] +
+                  [label for _, label in PERCENTILES] + ["CPU per round trip"],
+                  rows, f"Percentiles of every round trip at "
+                  f"{fmt_size(size)} (median over repetitions), and the CPU "
+                  "time both peers burned per round trip.")
+    return Section("Tail latency", [FigureBlock(
+        "latency_percentiles", plot_latency_percentiles(ds, size),
+        "Every round trip's duration goes into a histogram (rdtsc, 1/128 "
+        "resolution); p50 is the typical round trip, p99.9 and max show the "
+        "stalls (preemption, the host moving vCPUs) that the mean hides."),
+        table])
+
+
+def floor_multiples(ds, size):
+    """Rows: each round trip of `size` as a multiple of the floors measured
+    in the same run and context (cache line, the cache line carrying a
+    message of the same size, futex, its raw syscall loop: the floor kind
+    named <transport>-raw, when the run has one)."""
+    floors = {(p.key.subject, p.key.context, p.key.param): p
+              for p in ds.select("floor") if p.metric == "latency"}
+    rows = []
+    for p in ds.select("roundtrip", param=size):
+        def times(kind, param=-1):  # -1: a floor without a size
+            f = floors.get((kind, p.key.context, param))
+            return fmt_ratio(p.median / f.median) if f else "-"
+        raw = f"{p.key.subject}-raw"       # its own raw syscall loop
+        raw = raw if raw in {k for k, _, _ in floors} else None
+        rows.append([p.key.subject, p.key.context,
+                     fmt_value(p, p.metric), times("cacheline"),
+                     times("cacheline-msg", size), times("futex"),
+                     (times(raw, size) + f" ({raw})") if raw else "-"])
+    return rows
+
+
+def section_floor_multiples(inp):
+    ds = inp.data
+    pts = ds.select("roundtrip")
+    if not pts or not ds.select("floor"):
+        return None
+    size = pick_size(sorted({p.key.param for p in pts}), 64)
+    rows = floor_multiples(ds, size)
+    pin = ds.context.get("pin", "none")
+    return Section("Floor multiples", [
+        f"Each {fmt_size(size)} round trip divided by the floor measured in "
+        f"the same run and context (CPU placement: `--pin={pin}`). Targets "
+        "(scripts/floor_check.py): shm-ring-spin at most 1.5x the cache line "
+        "with `--pin cross`; pipe, fifo and uds at most 1.10x their raw "
+        "syscall loop with `--pin same`. The message floor is the same "
+        "cache-line baton carrying the message's bytes in a line of their own "
+        "each way (floor/cacheline-msg): the least a message of that size "
+        "costs, since its bytes and a ready mark cannot share one line.",
+        Table(["transport", "context", "round trip", "x cache line",
+               "x message floor", "x futex", "x raw loop"], rows,
+              "Ratios of medians over repetitions.")])
+
+
+def section_seed(inp):
+    """The seed table: the 2008 `processing` figures, Python today (the
+    first input with py-* benchmarks) and C++ (the first with others)."""
+    docs = [d for ds in inp.datasets for d in ds.docs] + inp.pyref
+    py = next((doc for _, doc in docs if "python" in seed.kinds(doc)), None)
+    if py is None:
+        inp.notes.append("skipped: seed table (no Python reference run: "
+                         "add --pyref results/pyref.json)")
+        return None
+    cpp = next((doc for _, doc in docs if "cpp" in seed.kinds(doc)), None)
+    published = gbjson.load_plain(seed.SEED_DEFAULT)
+    rows = seed.load_rows(cpp, py, published)
+    return Section(seed.TITLE, [
+        seed.intro(published),
+        Table(list(seed.HEADERS), seed.table_cells(rows),
+              align=list(seed.ALIGN)),
+        FigureBlock("seed", seed.figure(rows), seed.CHART_CAPTION),
+    ] + seed.notes(rows, cpp, py, published))
+
+
+def title_of(scenario):
+    return SCENARIO_TITLES.get(scenario, scenario)
+
+
+def section_generic(inp):
+    """One section per scenario the report has no section of its own for
+    (e.g. one added to bench/scenarios.cpp since): its table, and a warning
+    on stderr, so that no result is silently left out."""
+    ds = inp.data
+    out = []
+    for scenario in ds.generic:
+        pts = ds.select(scenario)
+        if not pts and not any(k.scenario == scenario for k, _ in
+                               ds.errored):
+            continue
+        inp.warnings.append(
+            f"scenario {scenario!r} ({len(pts)} benchmark(s)) has no report "
+            "section of its own; shown as a generic table (add a builder to "
+            "ipcbench_tools/report/sections.py)")
+        blocks = [f"Benchmarks of the `{scenario}` scenario, which this "
+                  "report has no section of its own for: the time per "
+                  "iteration (lower is better). " + spread_note(pts)
+                  if pts else ""]
+        blocks += errored_note(ds, scenario)
+        if pts:
+            blocks.append(point_table(pts))
+        out.append(Section(f"Scenario `{scenario}`", [b for b in blocks
+                                                      if b]))
+    return out
+
+
+# Report sections in order; append new builders here. A builder returns a
+# Section, a list of them, or None.
+SECTION_BUILDERS = [section_context, section_seed, section_roundtrip,
+                    section_processing,
+                    section_throughput, section_dict, section_connection,
+                    section_floor, section_tail_latency,
+                    section_floor_multiples, section_startup,
+                    section_generic, section_compare]
+
+
+def build_sections(inp, builders=None):
+    out = []
+    for builder in builders or SECTION_BUILDERS:
+        built = builder(inp)
+        for section in built if isinstance(built, list) else [built]:
+            if section is not None and section.blocks:
+                out.append(section)
+    return out
