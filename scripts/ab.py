@@ -465,26 +465,8 @@ def env_pair(text):
     return key, value
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") \
-            from None
-    if not 1 <= value <= 10000:
-        raise argparse.ArgumentTypeError(f"must be 1..10000: {text}")
-    return value
-
-
-def min_time(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 60:
-        raise argparse.ArgumentTypeError(f"must be in (0, 60] s: {text}")
-    return value
-
+positive_int = cli.bounded(int, lambda v: 1 <= v <= 10000, "must be 1..10000")
+min_time = cli.bounded(float, lambda v: 0 < v <= 60, "must be in (0, 60] s")
 
 
 def build_parser():

@@ -31,6 +31,23 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def bounded(convert, ok, message):
+    """An argparse type: convert(text) (int or float), then ok(value), else
+    the one-line error '<message>: <text>'."""
+    what = "an integer" if convert is int else "a number"
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") \
+                from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{message}: {text}")
+        return value
+    return parse
+
+
 def exit_codes_text(codes):
     """'exit status:' block for --help from {code: meaning}."""
     width = max(len(str(c)) for c in codes)

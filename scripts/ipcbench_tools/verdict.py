@@ -2,13 +2,12 @@
 Benchmark JSON, verdicts (slower / faster / unchanged / not enough data /
 new / missing / errored), the exit status, and the reports (table,
 Markdown, JSON). gate.py compares two files, ab.py paired runs."""
-import argparse
 import json
 import math
 import os
 import statistics
 
-from ipcbench_tools import atomic, gbjson
+from ipcbench_tools import atomic, cli, gbjson
 from ipcbench_tools.errors import InputError
 from ipcbench_tools.stats import is_number
 from ipcbench_tools.utest import (CORRECTIONS, adjust, mann_whitney,
@@ -387,25 +386,10 @@ def write_outputs(args, rows, settings, fail_on, title, extra_md=(),
 # --------------------------------------------------------------------------
 # Command line
 
-def probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text}")
-    return value
-
-
-def fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 10:
-        raise argparse.ArgumentTypeError(
-            f"must be between 0 and 10 (0.10 = 10%): {text}")
-    return value
+probability = cli.bounded(float, lambda v: 0 < v < 1,
+                          "must be between 0 and 1")
+fraction = cli.bounded(float, lambda v: 0 <= v <= 10,
+                       "must be between 0 and 10 (0.10 = 10%)")
 
 
 def add_decision_args(parser):

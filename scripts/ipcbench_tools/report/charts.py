@@ -168,6 +168,19 @@ def grouped_bars(ax, groups, members, get, colour, style, fmt):
     return handles
 
 
+def subject_bars(ax, ds, pts, ctxs, fmt):
+    """Bars per subject (x) and context (side by side, by fill); the
+    subjects' labels set. Returns the subjects and the (subject, context)
+    -> Point index."""
+    subjects = list(by_subject(pts))
+    index = {(p.key.subject, p.key.context): p for p in pts}
+    grouped_bars(ax, subjects, ctxs, lambda g, m: index.get((g, m)),
+                 lambda g, m: colour_of(ds.ranks, g),
+                 lambda g, m: context_bar(m), fmt)
+    ax.set_xticklabels(subjects)
+    return subjects, index
+
+
 def context_legend(contexts):
     from matplotlib.patches import Patch
     return [Patch(facecolor="#888888", edgecolor="#333333",
@@ -218,14 +231,10 @@ def plot_processing(ds, size):
     if not pts:
         return None
     ctxs = contexts_of(pts)
-    subjects = list(by_subject(pts))
-    index = {(p.key.subject, p.key.context): p for p in pts}
-    fig, axes = new_figure(max(7.0, 1.0 * len(subjects) + 3), 5.0)
+    fig, axes = new_figure(max(7.0, 1.0 * len(by_subject(pts)) + 3), 5.0)
     ax = axes[0]
-    grouped_bars(ax, subjects, ctxs, lambda g, m: index.get((g, m)),
-                 lambda g, m: colour_of(ds.ranks, g),
-                 lambda g, m: context_bar(m),
-                 lambda v: fmt_seconds(v, 2))
+    subjects, index = subject_bars(ax, ds, pts, ctxs,
+                                   lambda v: fmt_seconds(v, 2))
     labels = []
     for s in subjects:
         t, p = index.get((s, "thread")), index.get((s, "process"))
@@ -303,15 +312,10 @@ def plot_connection_setup(ds):
                   key=lambda c: order_index(c, CONTEXT_ORDER))
     fig, axes = new_figure(4.4 * len(panels) + 1.6, 4.8, len(panels))
     for ax, (scenario, pts) in zip(axes, panels):
-        fams = list(by_subject(pts))
-        index = {(p.key.subject, p.key.context): p for p in pts}
         latency = scenario == "connection-roundtrip"
         fmt = (lambda v: fmt_seconds(v, 2)) if latency else \
             (lambda v: fmt_si(v, digits=2))
-        grouped_bars(ax, fams, ctxs, lambda g, m: index.get((g, m)),
-                     lambda g, m: colour_of(ds.ranks, g),
-                     lambda g, m: context_bar(m), fmt)
-        ax.set_xticklabels(fams)
+        subject_bars(ax, ds, pts, ctxs, fmt)
         bar_log_axis(ax, pts, tick_seconds if latency else tick_si)
         if latency:
             sizes = sorted({p.key.param for p in pts})
@@ -333,15 +337,9 @@ def plot_floor(ds):
     if not pts:
         return None
     ctxs = contexts_of(pts)
-    kinds = list(by_subject(pts))
-    index = {(p.key.subject, p.key.context): p for p in pts}
-    fig, axes = new_figure(max(6.5, 1.1 * len(kinds) + 3), 4.8)
+    fig, axes = new_figure(max(6.5, 1.1 * len(by_subject(pts)) + 3), 4.8)
     ax = axes[0]
-    grouped_bars(ax, kinds, ctxs, lambda g, m: index.get((g, m)),
-                 lambda g, m: colour_of(ds.ranks, g),
-                 lambda g, m: context_bar(m),
-                 lambda v: fmt_seconds(v, 2))
-    ax.set_xticklabels(kinds)
+    subject_bars(ax, ds, pts, ctxs, lambda v: fmt_seconds(v, 2))
     bar_log_axis(ax, pts, tick_seconds)
     ax.set_ylabel("round-trip latency (log)")
     return finish(fig, axes, "The floor: smallest possible round trip per "
@@ -362,13 +360,7 @@ def plot_startup(ds):
     if plain:
         ax = axes[0]
         ctxs = contexts_of(plain)
-        trs = list(by_subject(plain))
-        index = {(p.key.subject, p.key.context): p for p in plain}
-        grouped_bars(ax, trs, ctxs, lambda g, m: index.get((g, m)),
-                     lambda g, m: colour_of(ds.ranks, g),
-                     lambda g, m: context_bar(m),
-                     lambda v: fmt_seconds(v, 2))
-        ax.set_xticklabels(trs)
+        subject_bars(ax, ds, plain, ctxs, lambda v: fmt_seconds(v, 2))
         bar_log_axis(ax, plain, tick_seconds)
         ax.set_ylabel("time to start a peer and connect (log)")
         ax.set_title("per transport (lower is better)", fontsize=10)
