@@ -632,7 +632,7 @@ def _main(argv):
     print("\n".join(info))
     status = verdict.exit_status(rows, fail_on)
     if status == verdict.EXIT_UNDECIDED:
-        print(f"{PROG}: undecided: {verdict.undecided(rows)}",
+        print(f"{PROG}: error: undecided: {verdict.undecided(rows)}",
               file=sys.stderr)
     return status
 

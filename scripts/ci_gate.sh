@@ -3,7 +3,9 @@
 # Builds both under build-ab/, alternates their ipcbench binaries on a small, steady
 # subset of round trips (scripts/ab.py defaults) and exits 1 on a slowdown that is both
 # > 10% and significant twice in a row. Passes with "gate skipped: ..." when HEAD has no
-# parent (or a shallow clone hides it) or the parent does not build or run.
+# parent (or a shallow clone hides it) or the parent does not build or run. Exits 3 (as
+# ab.py) when it could decide nothing: the default 24 pairs per benchmark always suffice,
+# so a 3 here means the runs failed or --pairs was cut too far; that fails CI on purpose.
 # Extra arguments go to scripts/ab.py (e.g. --filter REGEX, --pairs N, --arg=--pin=same).
 # Environment: GATE_BASE (default HEAD~1); GATE_B_BINARY=build/ipcbench reuses a Release
 # build of the working tree instead of building it again; GITHUB_STEP_SUMMARY gets the

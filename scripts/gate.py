@@ -68,7 +68,7 @@ def _main(argv):
     sys.stdout.write(verdict.format_table(rows, settings, fail_on=fail_on))
     status = verdict.exit_status(rows, fail_on)
     if status == verdict.EXIT_UNDECIDED:
-        print(f"{PROG}: undecided: {verdict.undecided(rows)}",
+        print(f"{PROG}: error: undecided: {verdict.undecided(rows)}",
               file=sys.stderr)
     return status
 

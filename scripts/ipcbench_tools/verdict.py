@@ -25,7 +25,8 @@ EXIT_CODES = {
     EXIT_BAD_INPUT: "bad input or command line (one line on stderr)",
     EXIT_UNDECIDED: "undecided: no benchmark could be decided (too few "
                     "repetitions, or all new/missing/errored); the line on "
-                    "stderr says how many repetitions are needed",
+                    "stderr says how many repetitions are needed (no "
+                    "--markdown or --json file is written)",
     130: "interrupted (Ctrl-C)",
 }
 
@@ -364,7 +365,10 @@ def finite(obj):
 
 def write_outputs(args, rows, settings, fail_on, title, extra_md=(),
                   headers=HEADERS, **extra_json):
-    """Render all outputs first, then write the files (no partial set)."""
+    """Render all outputs first, then write the files (no partial set).
+    An undecided gate writes none: it failed to judge, like bad input."""
+    if exit_status(rows, fail_on) == EXIT_UNDECIDED:
+        return
     outputs = []
     if args.markdown:
         outputs.append((args.markdown, format_markdown(
