@@ -29,6 +29,7 @@ import time
 
 import ab
 from ipcbench_tools import atomic, cli, stats, utest, verdict
+from ipcbench_tools.build import build_tree
 
 PROG = "gate_experiment.py"
 DEFAULT_TARGET = "roundtrip/queue/thread/size:16"
@@ -192,7 +193,7 @@ def _main(argv):
     try:
         binary = args.binary
         if binary is None:
-            binary = ab.build_tree(ab.REPO, os.path.join(ab.REPO, "build-ab"),
+            binary = build_tree(ab.REPO, os.path.join(ab.REPO, "build-ab"),
                                    os.cpu_count() or 2, progress)
         elif not os.access(binary, os.X_OK):
             raise verdict.GateError(f"{binary}: not an executable")
