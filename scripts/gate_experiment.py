@@ -12,6 +12,11 @@ machine:
     round trip, measured on A just before each run (one injected
     busy-wait per round trip: the main side's send). A run detects when
     the target is confirmed slower and nothing else is flagged.
+    With --b-binary (a build configured with -DIPCBENCH_PLANT=ON), the
+    slowdown is a real cost instead: B makes extra getppid system calls
+    in every queue send, IPCBENCH_PLANT_NS = slowdown x round trip / 2
+    per send (a round trip is two sends); --target must then be a queue
+    benchmark.
 
 Prints each run, then the rates and the wall time per gate run; --json
 keeps every run's figures.
@@ -19,6 +24,8 @@ keeps every run's figures.
 Usage:
   scripts/gate_experiment.py --runs 20
   scripts/gate_experiment.py --binary build/ipcbench --runs 5 --json x.json
+  scripts/gate_experiment.py --binary build/ipcbench \
+      --b-binary build-plant/ipcbench --slowdown 0.10 --runs 20
 """
 
 import json
@@ -55,13 +62,27 @@ def one_run(kind, binary, args, target, rng, log):
     a = ab.BinaryRunner(binary, label="A", **common)
     b_env = {}
     record = {"kind": kind}
+    b_binary = binary
     if kind == "detect":
         rt = calibrate(a, args.filter, target)
-        inject = max(1, round(args.slowdown * rt))
-        b_env = {"IPCBENCH_INJECT_NS": str(inject),
-                 "IPCBENCH_INJECT_FILTER": target}
-        record.update(a_roundtrip_ns=rt, inject_ns=inject)
-    b = ab.BinaryRunner(binary, env=b_env, label="B", **common)
+        if args.b_binary:  # a real cost: system calls in every queue send
+            b_binary = args.b_binary
+            inject = max(1, round(args.slowdown * rt / 2))
+            # The calls' CPU time is counted at start-up; what they add to a round
+            # trip (wake-ups, preemption) is measured once and the plant scaled to it.
+            probe = ab.BinaryRunner(b_binary, env={"IPCBENCH_PLANT_NS": str(inject)},
+                                    label="B", **common)
+            achieved = calibrate(probe, args.filter, target) / rt - 1
+            if achieved > 0:
+                inject = max(1, round(inject * min(4.0, max(0.25, args.slowdown / achieved))))
+            b_env = {"IPCBENCH_PLANT_NS": str(inject)}
+        else:
+            inject = max(1, round(args.slowdown * rt))
+            b_env = {"IPCBENCH_INJECT_NS": str(inject),
+                     "IPCBENCH_INJECT_FILTER": target}
+        record.update(a_roundtrip_ns=rt, inject_ns=inject,
+                      planted=bool(args.b_binary))
+    b = ab.BinaryRunner(b_binary, env=b_env, label="B", **common)
     load = os.getloadavg()
     t0 = time.monotonic()
     res = ab.ab_gate({"A": a, "B": b}, args.filter, args.pairs, rng,
@@ -72,7 +93,9 @@ def one_run(kind, binary, args, target, rng, log):
                   rows=res["rows"])
     ratios = {r["name"]: r["ratio"] for r in res["first"]}
     if kind == "detect":
-        others = [n for n in res["confirmed"] if n != target]
+        # With --b-binary every queue benchmark carries the plant: flagging them is right.
+        planted = "/queue/" if args.b_binary else target
+        others = [n for n in res["confirmed"] if n != target and planted not in n]
         record["detected"] = target in res["confirmed"] and not others
         record["others_flagged"] = others
         record["target_ratio"] = ratios.get(target)
@@ -88,7 +111,8 @@ def describe(i, rec):
     if rec["kind"] == "detect":
         ratio = rec["target_ratio"]
         ratio_text = "-" if ratio is None else f"{ratio:.3f}"
-        base += (f"inject {rec['inject_ns']} ns on A round trip "
+        per = "per send" if rec.get("planted") else "per round trip"
+        base += (f"plant {rec['inject_ns']} ns {per} on A round trip "
                  f"{rec['a_roundtrip_ns']:.0f} ns, target ratio "
                  f"{ratio_text}: "
                  f"{'DETECTED' if rec['detected'] else 'missed'}")
@@ -144,6 +168,11 @@ def build_parser():
     parser.add_argument("--binary", metavar="PATH",
                         help="ipcbench binary (default: build the working "
                              "tree into build-ab/work)")
+    parser.add_argument("--b-binary", metavar="PATH",
+                        help="B side of the detection runs: an ipcbench built "
+                             "with -DIPCBENCH_PLANT=ON, slowed by real system "
+                             "calls in the queue transport (default: --binary "
+                             "with a busy-wait, IPCBENCH_INJECT_NS)")
     parser.add_argument("--runs", type=ab.positive_int, default=20,
                         help="runs of each experiment (default 20)")
     parser.add_argument("--target", default=DEFAULT_TARGET,
@@ -195,8 +224,13 @@ def _main(argv):
         if binary is None:
             binary = build_tree(ab.REPO, os.path.join(ab.REPO, "build-ab"),
                                    os.cpu_count() or 2, progress)
-        elif not os.access(binary, os.X_OK):
-            raise verdict.GateError(f"{binary}: not an executable")
+        for path in (binary, args.b_binary):
+            if path is not None and not os.access(path, os.X_OK):
+                raise verdict.GateError(f"{path}: not an executable")
+        if args.b_binary and "/queue/" not in args.target:
+            raise verdict.GateError(
+                f"--b-binary plants its cost in the queue transport; "
+                f"--target {args.target} is not a queue benchmark")
         t0 = time.monotonic()
         for i in range(args.runs):
             for kind in kinds:

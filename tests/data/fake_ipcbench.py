@@ -11,6 +11,9 @@ same for every process at a given moment) and ~3% noise. Knobs (env):
   FAKE_BENCHMARKS=name,name  replace the default benchmark list
   IPCBENCH_INJECT_NS / IPCBENCH_INJECT_FILTER  as the real binary: + ns per
       round trip in benchmarks whose name contains the filter
+  IPCBENCH_PLANT_NS  as a -DIPCBENCH_PLANT=ON build: a cost per queue send
+      (two per round trip), FAKE_PLANT_EFFECT (default 2) times larger than
+      asked, as real system calls add wake-up and preemption time
 """
 
 import json
@@ -61,6 +64,10 @@ def main():
                 if inject and os.environ.get("IPCBENCH_INJECT_FILTER",
                                              "") in base:
                     t += int(inject) / 1000.0
+                plant = os.environ.get("IPCBENCH_PLANT_NS")
+                if plant and "/queue/" in base:
+                    effect = float(os.environ.get("FAKE_PLANT_EFFECT", "2"))
+                    t += 2 * int(plant) * effect / 1000.0
                 entry.update(real_time=t, cpu_time=t)
             entries.append(entry)
     doc = {"context": {"date": "now", "num_cpus": 2,

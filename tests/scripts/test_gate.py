@@ -816,6 +816,31 @@ class TestExperimentCli(TempDirCase):
         self.assertAlmostEqual(det["target_ratio"], 1.25, delta=0.1)
         self.assertEqual(det["confirmed"], ["roundtrip/queue/thread/size:16"])
 
+    def test_planted_cost_is_scaled_to_the_slowdown_asked(self):
+        # --b-binary: the plant's cost per send is calibrated against what it adds
+        # (the fake adds twice what it is asked); every queue benchmark carries it
+        js = os.path.join(self.tmp, "exp.json")
+        proc = self.run_script("gate_experiment.py", "--binary", FAKE,
+                               "--b-binary", FAKE, "--only", "detect",
+                               "--runs", "1", "--filter", "queue", "--seed",
+                               "3", "--pairs", "10", "--cpus", "all",
+                               "--json", js)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("detection: 1/1", proc.stdout)
+        with open(js) as f:
+            det = json.load(f)["runs"][0]
+        self.assertTrue(det["planted"])
+        self.assertAlmostEqual(det["target_ratio"], 1.25, delta=0.1)
+        self.assertEqual(det["others_flagged"], [])
+
+    def test_planted_cost_needs_a_queue_target(self):
+        proc = self.run_script("gate_experiment.py", "--binary", FAKE,
+                               "--b-binary", FAKE, "--target",
+                               "roundtrip/pipe/thread/size:16")
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("not a queue benchmark", proc.stderr)
+        self.assertEqual(len(proc.stderr.splitlines()), 1)
+
     def test_bad_binary(self):
         proc = self.run_script("gate_experiment.py", "--binary",
                                os.path.join(self.tmp, "nope"))
