@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
+#include <utility>
 
 #include "ipc/core/buffer.hpp"
 #include "ipc/core/message.hpp"
@@ -31,7 +32,14 @@ ipc::PairOptions pair_options(const Config& config) {
 
 namespace {
 long g_fixed_iterations = 0;
+const std::string kNoBenchmark;
+thread_local const std::string* g_current = &kNoBenchmark;
 }  // namespace
+
+const std::string& current_benchmark() { return *g_current; }
+CurrentBenchmark::CurrentBenchmark(const std::string& name) noexcept
+    : previous_(std::exchange(g_current, &name)) {}
+CurrentBenchmark::~CurrentBenchmark() { g_current = previous_; }
 
 void set_fixed_iterations(long n) { g_fixed_iterations = n; }
 long fixed_iterations() { return g_fixed_iterations; }

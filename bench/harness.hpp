@@ -33,6 +33,9 @@ struct Config {
   long iterations = 0;
   // --sizes: the message sizes of the size-swept scenarios to register; empty: all.
   std::vector<std::size_t> sizes;
+  // --load-sweep=full: the load scenario's full sweep (every transport, more sizes and
+  // rates) instead of the small default one.
+  bool load_full = false;
 };
 
 // run_pair's options for this run: the watchdog timeout and the CPU placement. Every
@@ -65,12 +68,29 @@ ipc::Options transport_options(const ipc::PairOptions& pair);
 void set_fixed_iterations(long n);
 long fixed_iterations();
 
+// The name the running benchmark was registered with ("" outside one): Google Benchmark
+// 1.7.1's State does not know it. Set by register_benchmark around every call.
+const std::string& current_benchmark();
+class CurrentBenchmark {
+ public:
+  explicit CurrentBenchmark(const std::string& name) noexcept;
+  CurrentBenchmark(const CurrentBenchmark&) = delete;
+  CurrentBenchmark& operator=(const CurrentBenchmark&) = delete;
+  ~CurrentBenchmark();
+
+ private:
+  const std::string* previous_;
+};
+
 // Registers one benchmark, in real time (the CPU timer never sees a forked peer) and with
 // the run's fixed iteration count if any; every scenario registers through here.
-template <typename... Args>
-benchmark::internal::Benchmark* register_benchmark(const std::string& name, Args&&... args) {
+template <typename Fn, typename... Args>
+benchmark::internal::Benchmark* register_benchmark(const std::string& name, Fn fn, Args... args) {
   benchmark::internal::Benchmark* b =
-      benchmark::RegisterBenchmark(name.c_str(), std::forward<Args>(args)...)->UseRealTime();
+      benchmark::RegisterBenchmark(name.c_str(), [name, fn, args...](benchmark::State& state) {
+        CurrentBenchmark scope(name);
+        fn(state, args...);
+      })->UseRealTime();
   if (fixed_iterations() > 0) b->Iterations(fixed_iterations());
   return b;
 }

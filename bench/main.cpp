@@ -16,6 +16,7 @@
 
 #include "bench/flags.hpp"
 #include "bench/harness.hpp"
+#include "bench/histograms.hpp"
 #include "bench/progress.hpp"
 #include "bench/run_order.hpp"
 #include "bench/scenarios.hpp"
@@ -30,6 +31,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: ipcbench [--list[=json]] [--quick] [--canary] [--timeout=MS] [--transports=a,b,...]\n"
     "                [--sizes=N,...] [--contexts=thread,process,spawn] [--pin=P[,P]]\n"
+    "                [--histograms=DIR] [--load-sweep=small|full]\n"
     "                [Google Benchmark flags...]\n"
     "  --list        show the transports, contexts and scenarios, then exit;\n"
     "                --list=json: the same and every benchmark name, as JSON\n"
@@ -46,6 +48,10 @@ constexpr const char* kUsage =
     "                Several (e.g. none,cross,same): roundtrip/ and floor/ run in each,\n"
     "                named .../pin:<P> (busy-polling pairs not in same; spawn only in the\n"
     "                first: its steady state is process's); the rest in the first\n"
+    "  --histograms=DIR  write every latency histogram (round trips, floors, load), merged\n"
+    "                over repetitions, as HdrHistogram .hgrm text into DIR (+ index.json)\n"
+    "  --load-sweep  load/ sweep: small (default: pipe, uds, tcp, shm-ring, shm-boost at\n"
+    "                64 B, 5 rates) or full (every transport, 64 B and 4 KiB, 10 rates)\n"
     "Benchmark names: see --list (one format per scenario). All Google Benchmark\n"
     "flags work (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).\n"
     "Exit status: 0 all benchmarks ran, 1 some failed (error entries, summary on stderr),\n"
@@ -186,7 +192,8 @@ int main(int argc, char** argv) {
   enum class ListMode { kNone, kText, kJson } list_mode = ListMode::kNone;
   bool quick = false;
   bool has_min_time = false;
-  std::string out_file;  // --benchmark_out: removed again if the run is cut short
+  std::string out_file;        // --benchmark_out: removed again if the run is cut short
+  std::string histograms_dir;  // --histograms
   std::vector<char*> rest = {argv[0]};
   std::deque<std::string> owned_args;      // flags rewritten for Google Benchmark 1.7.1
   std::string display_format = "console";  // --benchmark_format
@@ -211,6 +218,15 @@ int main(int argc, char** argv) {
         quick = true;
       } else if (arg == "--canary") {
         bench::enable_canary();
+      } else if (arg.rfind("--histograms=", 0) == 0) {
+        histograms_dir = std::string(value("--histograms"));
+        if (histograms_dir.empty()) throw UsageError{"--histograms wants a directory"};
+      } else if (arg.rfind("--load-sweep=", 0) == 0) {
+        const std::string_view sweep = value("--load-sweep");
+        if (sweep != "small" && sweep != "full")
+          throw UsageError{"unknown --load-sweep '" + std::string(sweep) +
+                           "' (known: small, full)"};
+        config.load_full = sweep == "full";
       } else if (arg.rfind("--timeout=", 0) == 0) {
         config.timeout =
             std::chrono::milliseconds(parse_positive("--timeout", value("--timeout"), 3'600'000));
@@ -338,9 +354,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   bench::add_context(config);
+  if (!histograms_dir.empty()) {
+    try {
+      bench::enable_histograms(histograms_dir);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ipcbench: error: %s\n", e.what());
+      return 2;
+    }
+  }
+  const std::vector<std::string> to_run = listed_benchmarks();
+  if (!to_run.empty())
+    for (const bench::Scenario& s : bench::scenarios())
+      if (s.prepare != nullptr) s.prepare(config, to_run);
   // Progress on stderr ("[k/N] ..., about 3m left"): a long run never sits silent.
   const std::size_t runs =
-      listed_benchmarks().size() * static_cast<std::size_t>(benchmark::FLAGS_benchmark_repetitions);
+      to_run.size() * static_cast<std::size_t>(benchmark::FLAGS_benchmark_repetitions);
   bench::ProgressReporter progress(display_format, runs);
   // No benchmark matched the filter: the listing above already said so, once.
   // A JSON file holds the repetitions in the order they ran (run_order.hpp).
@@ -353,6 +381,16 @@ int main(int argc, char** argv) {
   if (ran == 0) {              // Google Benchmark said why: no benchmark matched the filter
     if (!out_file.empty()) std::remove(out_file.c_str());  // it holds nothing
     return 2;
+  }
+  if (bench::histograms_enabled()) {
+    try {
+      const std::size_t n = bench::write_histograms();
+      std::fprintf(stderr, "ipcbench: wrote %zu histogram(s) to %s\n", n,
+                   bench::histograms_dir().c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ipcbench: error: %s\n", e.what());
+      return 1;
+    }
   }
   if (int failed = bench::failure_count()) {
     std::fprintf(stderr, "ipcbench: %d benchmark run(s) failed, the first: %s\n", failed,

@@ -2,17 +2,25 @@
 
 #include <cstdlib>
 
+#include "bench/histograms.hpp"
+
 namespace bench {
 
-void LatencyRecorder::report(benchmark::State& state) const {
-  if (histogram_.count() == 0) return;
+void report_percentiles(benchmark::State& state, const ipc::LatencyHistogram& histogram,
+                        const std::string& prefix) {
+  if (histogram.count() == 0) return;
   const double scale = ipc::ns_per_tick();
-  auto ns = [&](double q) { return static_cast<double>(histogram_.quantile(q)) * scale; };
-  state.counters["p50_ns"] = ns(0.50);
-  state.counters["p90_ns"] = ns(0.90);
-  state.counters["p99_ns"] = ns(0.99);
-  state.counters["p999_ns"] = ns(0.999);
-  state.counters["max_ns"] = ns(1.0);
+  auto ns = [&](double q) { return static_cast<double>(histogram.quantile(q)) * scale; };
+  state.counters[prefix + "p50_ns"] = ns(0.50);
+  state.counters[prefix + "p90_ns"] = ns(0.90);
+  state.counters[prefix + "p99_ns"] = ns(0.99);
+  state.counters[prefix + "p999_ns"] = ns(0.999);
+  state.counters[prefix + "max_ns"] = ns(1.0);
+}
+
+void LatencyRecorder::report(benchmark::State& state) const {
+  report_percentiles(state, histogram_);
+  offer_histogram(histogram_, state.iterations());
 }
 
 bool latency_recording_enabled() {

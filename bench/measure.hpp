@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "ipc/fixtures/latency.hpp"
 #include "ipc/run/cpu.hpp"
@@ -34,6 +35,11 @@ class LatencyRecorder {
   ipc::LatencyHistogram histogram_;
   std::uint64_t last_ = 0;
 };
+
+// Sets <prefix>p50_ns, <prefix>p90_ns, <prefix>p99_ns, <prefix>p999_ns and
+// <prefix>max_ns on `state` from a histogram of ticks; nothing when it is empty.
+void report_percentiles(benchmark::State& state, const ipc::LatencyHistogram& histogram,
+                        const std::string& prefix = "");
 
 // False when IPCBENCH_NO_LATENCY is set: a test-only knob to measure what recording
 // costs (A/B against the same benchmark with it); the percentiles are then absent.

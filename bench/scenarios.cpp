@@ -11,6 +11,8 @@ void register_throughput(const Config& config);
 void register_dict(const Config& config);
 void register_connection(const Config& config);
 void register_startup(const Config& config);
+void register_load(const Config& config);
+void prepare_load(const Config& config, std::span<const std::string> names);
 
 namespace {
 
@@ -28,6 +30,10 @@ constexpr std::array kScenarios = {
              "Listener/Client connections: stream, round trip, set-up", register_connection},
     Scenario{"startup", "startup/<context>/<transport>, startup/<context>/rss:<MiB>",
              "starting a peer and its first round trip", register_startup},
+    Scenario{"load", "load/<transport>/<context>/size:<bytes>/rate:<pct>pct",
+             "open loop at a fixed rate, a percentage of the closed-loop rate measured at "
+             "start-up; latency corrected for coordinated omission",
+             register_load, prepare_load},
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "bench/harness.hpp"
@@ -15,6 +16,10 @@ struct Scenario {
   std::string_view format;   // e.g. "roundtrip/<transport>/<context>/size:<bytes>"
   std::string_view summary;  // one line, for --list and --help
   void (*register_all)(const Config& config);
+  // Called once before the run with the names of the benchmarks that will run (as
+  // --benchmark_list_tests prints them), for start-up work such as a calibration; may
+  // add to the JSON context. Null: nothing to do.
+  void (*prepare)(const Config& config, std::span<const std::string> names) = nullptr;
 };
 
 // In the order main() registers them.

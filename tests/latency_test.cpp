@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -100,6 +102,105 @@ TEST(LatencyHistogramTest, MergeAddsCountsAndKeepsTheMax) {
   a.clear();
   EXPECT_EQ(a.count(), 0u);
   EXPECT_EQ(a.max(), 0u);
+}
+
+// One .hgrm data line: value, percentile (fraction), total count, 1/(1-percentile).
+struct HgrmLine {
+  double value, percentile;
+  std::uint64_t count;
+  double inverse;  // 0 on the last (100%) line, which has no such column
+};
+
+std::vector<HgrmLine> parse_hgrm(const std::string& text, std::uint64_t* footer_count) {
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "       Value     Percentile TotalCount 1/(1-Percentile)");
+  std::getline(in, line);
+  EXPECT_EQ(line, "");
+  std::vector<HgrmLine> out;
+  while (std::getline(in, line)) {
+    if (line.starts_with("#[Max")) {
+      const auto at = line.find("Total count    =");
+      *footer_count = std::stoull(line.substr(at + 16, line.size() - at - 17));
+      continue;
+    }
+    if (line.starts_with("#")) continue;
+    std::istringstream fields(line);
+    HgrmLine l{};
+    fields >> l.value >> l.percentile >> l.count;
+    if (!(fields >> l.inverse)) l.inverse = 0;
+    EXPECT_FALSE(fields.fail() && l.inverse != 0) << line;
+    out.push_back(l);
+  }
+  return out;
+}
+
+TEST(PercentileDistributionTest, ParsesAsHdrHistogramTextAndIsMonotone) {
+  H h;
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> dist(8.0, 1.5);
+  for (int i = 0; i < 100'000; ++i) h.record(static_cast<std::uint64_t>(dist(rng)));
+  std::uint64_t footer = 0;
+  const auto lines = parse_hgrm(percentile_distribution(h, 0.001), &footer);
+  ASSERT_GT(lines.size(), 50u);
+  EXPECT_EQ(footer, h.count());
+  EXPECT_EQ(lines.front().percentile, 0.0);
+  EXPECT_EQ(lines.back().percentile, 1.0);
+  EXPECT_EQ(lines.back().count, h.count());
+  EXPECT_DOUBLE_EQ(lines.back().value, static_cast<double>(h.max()) * 0.001);
+  EXPECT_EQ(lines.back().inverse, 0.0);  // the 100% line has no 1/(1-p)
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_GE(lines[i].value, lines[i - 1].value) << i;
+    EXPECT_GT(lines[i].percentile, lines[i - 1].percentile) << i;
+    EXPECT_GE(lines[i].count, lines[i - 1].count) << i;
+    if (i + 1 < lines.size()) {
+      EXPECT_NEAR(lines[i].inverse, 1.0 / (1.0 - lines[i].percentile), 0.01) << i;
+      // Each line's count reaches its percentile: the step is reported where it is met.
+      EXPECT_GE(static_cast<double>(lines[i].count) + 1e-9,
+                lines[i].percentile * static_cast<double>(h.count()))
+          << i;
+    }
+  }
+  // HdrHistogram's steps: 0, 10, 20, 30, 40, 50, 55, 60, ... (5 per halving).
+  EXPECT_NEAR(lines[1].percentile, 0.1, 1e-12);
+  // The line at 50% holds the median's bucket: its value is the bucket's top.
+  for (const HgrmLine& l : lines)
+    if (l.percentile == 0.5) {
+      EXPECT_NEAR(l.value, static_cast<double>(h.quantile(0.5)) * 0.001,
+                  static_cast<double>(h.quantile(0.5)) * 0.001 / 64);
+    }
+}
+
+TEST(PercentileDistributionTest, MergingIsExact) {
+  // Two repetitions merged give exactly the histogram (and the file) of all their
+  // values recorded together: the p99 of the run, not a median of p99s.
+  H a, b, all;
+  std::mt19937_64 rng(11);
+  std::exponential_distribution<double> fast(1.0 / 2000), slow(1.0 / 90'000);
+  for (int i = 0; i < 20'000; ++i) {
+    const auto v = static_cast<std::uint64_t>(fast(rng));
+    a.record(v);
+    all.record(v);
+  }
+  for (int i = 0; i < 5'000; ++i) {
+    const auto v = static_cast<std::uint64_t>(slow(rng));
+    b.record(v);
+    all.record(v);
+  }
+  H merged = a;
+  merged.merge(b);
+  EXPECT_TRUE(merged == all);
+  EXPECT_EQ(percentile_distribution(merged, 0.001), percentile_distribution(all, 0.001));
+  // Not the median of the parts' p99s.
+  EXPECT_NE(merged.quantile(0.99), a.quantile(0.99));
+  EXPECT_NE(merged.quantile(0.99), b.quantile(0.99));
+}
+
+TEST(PercentileDistributionTest, EmptyHistogramIsHeaderAndFooterOnly) {
+  std::uint64_t footer = 99;
+  EXPECT_TRUE(parse_hgrm(percentile_distribution(H(), 1.0), &footer).empty());
+  EXPECT_EQ(footer, 0u);
 }
 
 TEST(TicksTest, CalibrationMatchesTheSteadyClock) {

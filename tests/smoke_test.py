@@ -79,6 +79,26 @@ class QuickRunTest(unittest.TestCase):
                     "memcpy" not in name:
                 self.assertGreater(b["cpu_ns_per_msg"], 0, name)
 
+    def test_load_reports_corrected_and_uncorrected_latency(self):
+        loads = [b for b in self.data["benchmarks"] if b["name"].startswith("load/")]
+        self.assertTrue(loads)
+        for b in loads:
+            name = b["name"]
+            corrected = [b[k] for k in PERCENTILES]
+            uncorrected = [b["uncorrected_" + k] for k in PERCENTILES]
+            self.assertEqual(corrected, sorted(corrected), name)
+            self.assertEqual(uncorrected, sorted(uncorrected), name)
+            for c, u in zip(corrected, uncorrected):  # from the due time, never less
+                self.assertGreaterEqual(c, u, name)
+            self.assertGreater(b["closed_loop_rate"], 0, name)
+            pct = int(re.search(r"/rate:(\d+)pct", name).group(1))
+            self.assertAlmostEqual(b["target_rate"], b["closed_loop_rate"] * pct / 100,
+                                   delta=1e-6 * b["target_rate"])
+            self.assertGreater(b["achieved_rate"], 0, name)
+            for counter in ["max_in_flight", "in_flight_end", "late_sends"]:
+                self.assertGreaterEqual(b[counter], 0, name)
+        self.assertIn("load_calibration", self.data["context"])
+
     def test_dict_reports_lookups_per_reader(self):
         for b in self.data["benchmarks"]:
             if not b["name"].startswith("dict/"):
@@ -96,6 +116,77 @@ class QuickRunTest(unittest.TestCase):
     def test_stdout_json_matches_file(self):
         self.assertEqual({b["name"] for b in self.stdout_data["benchmarks"]},
                          {b["name"] for b in self.data["benchmarks"]})
+
+
+def parse_hgrm(text):
+    """The data lines of an HdrHistogram percentile distribution: (value, percentile,
+    total count, 1/(1-percentile) or None on the 100% line), and the footer's count."""
+    lines = text.splitlines()
+    assert lines[0].split() == ["Value", "Percentile", "TotalCount", "1/(1-Percentile)"], lines[0]
+    assert lines[1] == ""
+    rows, total = [], None
+    for line in lines[2:]:
+        if line.startswith("#[Max"):
+            total = int(line.split("Total count    =")[1].strip(" ]"))
+        if line.startswith("#"):
+            continue
+        f = line.split()
+        rows.append((float(f[0]), float(f[1]), int(f[2]), float(f[3]) if len(f) > 3 else None))
+    return rows, total
+
+
+class HistogramExportTest(unittest.TestCase):
+    """--histograms: one .hgrm per latency-recording benchmark, the exact sum of its
+    repetitions (the first repetition's trial runs left out), in HdrHistogram's format."""
+
+    def test_histograms_merge_repetitions_exactly(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            hist = os.path.join(tmp, "h")
+            proc = run("--benchmark_filter=^(roundtrip/pipe/thread/size:64|floor/futex/thread|"
+                       "load/pipe/thread/size:64/rate:50pct)/",
+                       "--benchmark_repetitions=3", "--benchmark_min_time=0.01",
+                       f"--histograms={hist}", "--benchmark_format=json", timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            runs = [b for b in json.loads(proc.stdout)["benchmarks"]
+                    if b.get("run_type") == "iteration"]
+            with open(os.path.join(hist, "index.json")) as f:
+                index = json.load(f)
+            self.assertEqual(index["unit"], "us")
+            entries = {(h["benchmark"], h["series"]): h for h in index["histograms"]}
+            self.assertEqual(set(entries), {
+                ("roundtrip/pipe/thread/size:64", "main"), ("floor/futex/thread", "main"),
+                ("load/pipe/thread/size:64/rate:50pct", "main"),
+                ("load/pipe/thread/size:64/rate:50pct", "uncorrected")})
+            for (name, series), h in entries.items():
+                reps = [b for b in runs if b["name"] == name + "/real_time"]
+                self.assertEqual(len(reps), 3, name)
+                self.assertEqual(h["repetitions"], 3, name)
+                # n iterations give n samples, so the merged count is exact
+                self.assertEqual(h["count"], sum(b["iterations"] for b in reps), name)
+                with open(os.path.join(hist, h["file"])) as f:
+                    rows, total = parse_hgrm(f.read())
+                self.assertEqual(total, h["count"])
+                self.assertEqual(rows[0][1], 0.0)
+                self.assertEqual(rows[-1][1:], (1.0, h["count"], None))
+                for a, b in zip(rows, rows[1:]):
+                    self.assertLessEqual(a[0], b[0], name)
+                    self.assertLess(a[1], b[1], name)
+                    self.assertLessEqual(a[2], b[2], name)
+                for value, pct, _, inverse in rows[:-1]:
+                    self.assertAlmostEqual(inverse, 1 / (1 - pct), delta=0.01)
+                # the max agrees with the largest repetition's max_ns
+                key = "uncorrected_max_ns" if series == "uncorrected" else "max_ns"
+                self.assertAlmostEqual(rows[-1][0] * 1000, max(b[key] for b in reps),
+                                       delta=0.01 * rows[-1][0] * 1000 + 1)
+
+    def test_histograms_refuse_a_used_directory(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "old.hgrm"), "w") as f:
+                f.write("x")
+            proc = run("--benchmark_filter=^floor/futex/thread/", "--quick",
+                       f"--histograms={tmp}")
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("already holds histograms", proc.stderr)
 
 
 class BadInputTest(unittest.TestCase):

@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <exception>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ipc/core/buffer.hpp"
@@ -69,6 +71,12 @@ void echo_three_peer(Transport& t, std::string_view) {
   for (int i = 0; i < 3; ++i) t.send(std::span(b, t.recv(b)));
 }
 
+// Echoes every message until an empty one.
+void echo_peer(Transport& t, std::string_view) {
+  AlignedBuffer in(kMax);
+  for (std::size_t n; (n = t.recv(in.span())) != 0;) t.send(in.span().first(n));
+}
+
 void small_buffer_peer(Transport& t, std::string_view) {
   std::byte small[10];
   t.recv(small);
@@ -78,7 +86,8 @@ void small_buffer_peer(Transport& t, std::string_view) {
     register_peer_entry("contract-ping-pong", ping_pong_peer) &&
     register_peer_entry("contract-stream", stream_peer) &&
     register_peer_entry("contract-echo-three", echo_three_peer) &&
-    register_peer_entry("contract-small-buffer", small_buffer_peer);
+    register_peer_entry("contract-small-buffer", small_buffer_peer) &&
+    register_peer_entry("contract-echo", echo_peer);
 
 struct Param {
   const TransportInfo* transport;
@@ -139,6 +148,42 @@ TEST_P(TransportTest, StreamOneWayThenAcknowledge) {
     std::uint64_t count = 0;
     ASSERT_EQ(t.recv(std::as_writable_bytes(std::span(&count, 1))), sizeof count);
     EXPECT_EQ(count, static_cast<std::uint64_t>(kMessages));
+  }));
+}
+
+// Full duplex (the open-loop load scenario): one thread sends while another receives on
+// the same end; everything comes back whole and in order.
+TEST_P(TransportTest, SendAndReceiveFromTwoThreads) {
+  constexpr int kEchoed = 2000;
+  EXPECT_NO_THROW(run("contract-echo", [](Transport& t, Heartbeat& h) {
+    std::exception_ptr send_error;
+    std::thread sender([&] {
+      try {
+        AlignedBuffer out(kMax);
+        for (int i = 0; i < kEchoed; ++i) {
+          auto msg = out.span().first(size_of(i));
+          fill_pattern(msg, i);
+          t.send(msg);
+        }
+      } catch (...) {
+        send_error = std::current_exception();
+        t.shutdown();
+      }
+    });
+    AlignedBuffer in(kMax);
+    try {
+      for (int i = 0; i < kEchoed; ++i) {
+        expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
+        h.beat();
+      }
+    } catch (...) {
+      t.shutdown();
+      sender.join();
+      throw;
+    }
+    sender.join();
+    if (send_error) std::rethrow_exception(send_error);
+    t.send({});
   }));
 }
 

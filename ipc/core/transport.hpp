@@ -15,7 +15,9 @@ namespace ipc {
 // One end of a duplex, message-oriented, blocking channel between two peers.
 // Message boundaries are preserved; a message may be empty. Blocking calls
 // throw TimeoutError after Options::timeout without progress, ClosedError once
-// the other end is gone or shutdown() was called.
+// the other end is gone or shutdown() was called. Full duplex: one thread may be in
+// send() while another is in recv() on the same end (an open-loop sender and its receive
+// thread); two threads in send(), or two in recv(), are not allowed.
 class Transport {
  public:
   virtual ~Transport() = default;

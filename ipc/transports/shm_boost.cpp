@@ -73,35 +73,36 @@ class BoostQueueTransport final : public Transport {
         in_(std::move(in)),
         closed_(std::move(closed)),
         timeout_(timeout),
-        chunk_(kChunk) {}
+        send_chunk_(kChunk),
+        recv_chunk_(kChunk) {}
 
   void send(std::span<const std::byte> message) override {
     std::uint64_t len = message.size();
     std::size_t first = std::min(message.size(), kChunk - sizeof len);
-    std::memcpy(chunk_.data(), &len, sizeof len);
-    copy_bytes(chunk_.data() + sizeof len, message.data(), first);
-    send_chunk(chunk_.data(), sizeof len + first);
+    std::memcpy(send_chunk_.data(), &len, sizeof len);
+    copy_bytes(send_chunk_.data() + sizeof len, message.data(), first);
+    send_chunk(send_chunk_.data(), sizeof len + first);
     for (std::size_t off = first; off < message.size(); off += kChunk)
       send_chunk(message.data() + off, std::min(kChunk, message.size() - off));
   }
 
   std::size_t recv(std::span<std::byte> buffer) override {
-    std::size_t got = recv_chunk(chunk_.data());
+    std::size_t got = recv_chunk(recv_chunk_.data());
     std::uint64_t len;
     if (got < sizeof len) throw MessageError("shm-boost: short first chunk");
-    std::memcpy(&len, chunk_.data(), sizeof len);
+    std::memcpy(&len, recv_chunk_.data(), sizeof len);
     if (len > buffer.size())
       throw MessageError("shm-boost: message of " + std::to_string(len) + " bytes does not fit a " +
                          std::to_string(buffer.size()) + "-byte buffer");
     std::size_t off = got - sizeof len;
-    copy_bytes(buffer.data(), chunk_.data() + sizeof len, off);
+    copy_bytes(buffer.data(), recv_chunk_.data() + sizeof len, off);
     while (off < len) {
       // Boost wants room for a whole chunk: receive in place when there is.
       bool direct = buffer.size() - off >= kChunk;
-      std::byte* dst = direct ? buffer.data() + off : chunk_.data();
+      std::byte* dst = direct ? buffer.data() + off : recv_chunk_.data();
       std::size_t n = recv_chunk(dst);
       if (off + n > len) throw MessageError("shm-boost: chunks exceed the message length");
-      if (!direct) copy_bytes(buffer.data() + off, chunk_.data(), n);
+      if (!direct) copy_bytes(buffer.data() + off, recv_chunk_.data(), n);
       off += n;
     }
     return len;
@@ -151,7 +152,9 @@ class BoostQueueTransport final : public Transport {
   std::shared_ptr<NamedQueue> in_;
   std::shared_ptr<std::atomic<bool>> closed_;
   std::chrono::milliseconds timeout_;
-  AlignedBuffer chunk_;
+  // One buffer per direction: one thread may send while another receives.
+  AlignedBuffer send_chunk_;
+  AlignedBuffer recv_chunk_;
 };
 
 // Sent by a spawned peer on b_to_a once it has opened both queues.
