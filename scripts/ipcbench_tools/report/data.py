@@ -40,6 +40,10 @@ SCENARIO_TITLES = {
 }
 
 CONTEXT_ORDER = ("thread", "process", "spawn")
+# Per-repetition counters a Point keeps (their median), besides every *_ns.
+# busy_peers: how many threads/processes of the benchmark spin or run at
+# once (ipcbench's counter); more than the machine's CPUs = oversubscribed.
+COUNTERS_KEPT = ("lookups_per_reader", "cpu_ns_per_msg", "busy_peers")
 
 
 
@@ -97,6 +101,22 @@ class Dataset:
         return list(dict.fromkeys(p.key.scenario for p in
                                   sorted(self.points.values(),
                                          key=lambda p: p.rank)))
+
+
+def cpus_of(context):
+    """The machine's CPU count from a results context, or None."""
+    n = context.get("num_cpus") if isinstance(context, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 \
+        else None
+
+
+def oversubscribed(point, context):
+    """THE rule, for tables and charts alike: a benchmark is oversubscribed
+    when its busy_peers counter (peers running at once) exceeds the CPUs of
+    the machine it ran on (context: the results' "context" object). Without
+    the counter or the CPU count nothing is claimed (False)."""
+    busy, cpus = point.counters.get("busy_peers"), cpus_of(context)
+    return busy is not None and cpus is not None and busy > cpus
 
 
 def point_order(p):
@@ -226,8 +246,7 @@ def _point(key, run_name, entries, spread, warnings, errors, errored, rank):
             warnings.append(f"{run_name}: repetition left out, {err}")
             continue
         for name, value in e.items():
-            if name.endswith("_ns") or name in ("lookups_per_reader",
-                                                "cpu_ns_per_msg"):
+            if name.endswith("_ns") or name in COUNTERS_KEPT:
                 if stats.is_number(value):
                     counters.setdefault(name, []).append(float(value))
     source = "repetitions" if len(values) > 1 else "single run"
