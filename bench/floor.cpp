@@ -13,6 +13,8 @@
 //   pipe-raw-stream, uds-raw-stream  a one-way stream on the same: one write(2) of
 //              <bytes> per message, reads of exactly <bytes>, no framing, no checks but
 //              the count of messages at the end and the last one's bytes
+//   stream-cross  blocks of <bytes> through two slots of shared memory between two
+//              busy-polling peers: memcpy in, a flag, memcpy out (the cross-CPU copy floor)
 //   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
 // The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg and the
 // latency percentiles, recorded as in roundtrip/ right after each send, while the
@@ -46,6 +48,8 @@ constexpr RawKind kRawKinds[] = {
     {"uds-seqpacket-raw", ipc::make_raw_seqpacket_channel},
     {"tcp-raw", ipc::make_raw_tcp_channel},
 };
+// floor/stream-cross: the shared-memory streams' sizes it is the floor of.
+constexpr std::size_t kStreamCrossSizes[] = {4096, 65536, 1048576};
 constexpr RawKind kRawStreamKinds[] = {
     {"pipe-raw-stream", ipc::make_raw_pipe_channel},
     {"uds-raw-stream", ipc::make_raw_uds_channel},
@@ -209,6 +213,48 @@ void BM_RawStream(benchmark::State& state, ipc::ChannelFactory make, const char*
   });
 }
 
+// floor/stream-cross: blocks of `size` bytes through two shared slots (memcpy in, flag,
+// memcpy out), the main side producing one block per iteration; the last iteration
+// waits until the consumer took every block. Busy-polled: the physical limit of moving
+// bytes from one CPU to another, not an in-cache memcpy.
+void BM_SlotStream(benchmark::State& state, std::size_t size, ipc::Context context,
+                   ipc::PairOptions pair) {
+  const std::string label = floor_label("stream-cross", context);
+  if (skip_busy_poll_on_one_cpu(state, label, true, pair.pin)) return;
+  guarded(state, label, [&] {
+    const ipc::Options options = transport_options(pair);
+    CpuMeter cpu;
+    ipc::AlignedBuffer src(size);
+    ipc::fill_pattern(src.span(), size);
+    auto end = [](ipc::Transport& t) -> ipc::SlotStreamEnd& {
+      return static_cast<ipc::SlotStreamEnd&>(t);
+    };
+    const auto total = static_cast<std::uint64_t>(state.max_iterations);
+    ipc::run_pair(
+        context, ipc::make_slot_stream_channel(options, size),
+        [end, size](ipc::Transport& t) {
+          ipc::AlignedBuffer dst(size);
+          if (end(t).drain(dst.span()) > 0) ipc::check_pattern(dst.span(), size);
+        },
+        [&](ipc::Transport& t, ipc::Heartbeat& heartbeat) {
+          std::uint64_t n = 0;
+          for (auto _ : state) {
+            end(t).put(src.span(), n);
+            heartbeat.beat();
+            if (++n == total) {
+              if (std::uint64_t got = end(t).finish(n); got != total)
+                throw ipc::MessageError("the consumer took " + std::to_string(got) + " of " +
+                                        std::to_string(total) + " blocks");
+            }
+          }
+        },
+        pair);
+    cpu.report(state, state.iterations());
+    state.SetItemsProcessed(state.iterations());
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
+  });
+}
+
 void BM_Memcpy(benchmark::State& state, std::size_t size) {
   guarded(state, "floor/memcpy/thread", [&] {
     ipc::AlignedBuffer src(size), dst(size);
@@ -238,6 +284,10 @@ void register_floor(const Config& config) {
       register_benchmark(join_name({"floor", "cacheline-ring", ctx, size}) + p.suffix, BM_Baton,
                          ipc::BatonEnd::Mode::kSpin, "cacheline-ring", ipc::BatonEnd::kRingSlots, c,
                          p.pair);
+      for (std::size_t n : kStreamCrossSizes)
+        register_benchmark(
+            join_name({"floor", "stream-cross", ctx, "size:" + std::to_string(n)}) + p.suffix,
+            BM_SlotStream, n, c, p.pair);
     }
     for (const Placed& p : placements(config, /*busy_polls=*/false)) {
       register_benchmark(join_name({"floor", "futex", ctx}) + p.suffix, BM_Baton,

@@ -13,6 +13,9 @@ run, median of the repetitions (5 by default, randomly interleaved):
                roundtrip/shm-ring           <= 1.3  x floor/futex
   --pin=cross  roundtrip/shm-ring           <= 1.15 x roundtrip/shm-ring-spin
                roundtrip/shm-ring-spin      <= 1.25 x floor/cacheline-ring
+               throughput/shm-ring-spin     <= 1.25 x floor/stream-cross (64 KiB)
+               shm-ring-spin                <= 1.0  x peer-boost-spsc (64 B and
+               4 KiB round trips, 64 KiB stream)
 
 and, without a target, what lies between the cache line and the ring: the
 64-byte message floor (floor/cacheline-msg: the baton carrying 64 bytes in a
@@ -82,6 +85,17 @@ TARGETS = [
     Target("cross", "roundtrip/shm-ring/process/size:64",
            "roundtrip/shm-ring-spin/process/size:64", 1.15,
            "adaptive: spins across CPUs"),
+    Target("cross", "throughput/shm-ring-spin/process/size:65536",
+           "floor/stream-cross/process/size:65536", 1.25,
+           "64 KiB stream, >= 80% of the two-slot copy floor"),
+] + [
+    Target("cross", f"{kind}/shm-ring-spin/process/size:{n}",
+           f"{kind}/peer-boost-spsc/process/size:{n}", 1.0,
+           f"{n} B {'round trip' if kind == 'roundtrip' else 'stream'}: "
+           "ahead of the peer")
+    for kind, n in (("roundtrip", 64), ("roundtrip", 4096),
+                    ("throughput", 65536))
+] + [
     Target("cross", "roundtrip/shm-ring/process/size:64",
            "floor/cacheline/process", None, "spin, then futex"),
     Target("cross", "roundtrip/shm-ring-futex/process/size:64",

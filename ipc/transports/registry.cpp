@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ipc/transports/fifo.hpp"
+#include "ipc/transports/peer_boost_spsc.hpp"
 #include "ipc/transports/pipe.hpp"
 #include "ipc/transports/queue.hpp"
 #include "ipc/transports/shm_boost.hpp"
@@ -93,6 +94,11 @@ constexpr std::array kTransports = {
                   .summary = "the same ring, sleeping in futex(2) at once",
                   .listen = listen_ring<WaitStrategy::kFutex>,
                   .connect = connect_ring<WaitStrategy::kFutex>},
+    TransportInfo{.name = "peer-boost-spsc",
+                  .make = make_peer_boost_spsc_channel,
+                  .cross_process = true,
+                  .summary = "peer: boost::lockfree::spsc_queue in shared memory, busy-polled",
+                  .busy_polls = true},
     TransportInfo{.name = "queue",
                   .make = make_queue_channel,
                   .cross_process = false,
