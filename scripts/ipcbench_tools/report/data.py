@@ -30,20 +30,24 @@ SCENARIOS = {
     "connection-setup": (1, None, "connections/s"),
     "floor": (1, "size", "latency"),
     "startup": (0, "rss", "latency"),
+    "load": (1, "size", "latency"),
 }
 SCENARIO_TITLES = {
     "roundtrip": "round trip", "throughput": "streaming throughput",
     "dict": "shared dict", "connection": "Listener/Client stream",
     "connection-roundtrip": "Listener/Client round trip",
     "connection-setup": "Listener/Client set-up", "floor": "floor",
-    "startup": "start-up",
+    "startup": "start-up", "load": "latency under load",
 }
 
 CONTEXT_ORDER = ("thread", "process", "spawn")
 # Per-repetition counters a Point keeps (their median), besides every *_ns.
 # busy_peers: how many threads/processes of the benchmark spin or run at
 # once (ipcbench's counter); more than the machine's CPUs = oversubscribed.
-COUNTERS_KEPT = ("lookups_per_reader", "cpu_ns_per_msg", "busy_peers")
+COUNTERS_KEPT = ("lookups_per_reader", "cpu_ns_per_msg", "busy_peers",
+                 # load/ (report/load.py)
+                 "achieved_rate", "target_rate", "closed_loop_rate",
+                 "rate_pct", "max_in_flight", "in_flight_end", "late_sends")
 
 
 

@@ -15,6 +15,7 @@ from ipcbench_tools.report.charts import (PERCENTILES, by_subject,
                                           plot_latency_percentiles,
                                           plot_processing, plot_roundtrip,
                                           plot_startup, plot_throughput)
+from ipcbench_tools.report.load import section_load
 from ipcbench_tools.report.data import (SCENARIO_TITLES, Key,
                                         param_text, point_order)
 from ipcbench_tools.report.fmt import (context_footer, fmt_cell, fmt_ratio,
@@ -519,7 +520,7 @@ SECTION_BUILDERS = [section_context, section_seed, section_roundtrip,
                     section_throughput, section_dict, section_connection,
                     section_floor, section_tail_latency,
                     section_floor_multiples, section_startup,
-                    section_generic, section_compare]
+                    section_load, section_generic, section_compare]
 
 
 def build_sections(inp, builders=None):
