@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, then
-#   1/3 the C++ suite with repetitions -> results/<timestamp>.json, results/latest.json
+#   1/3 the C++ suite with repetitions -> results/<timestamp>.json, results/latest.json,
+#       and every latency histogram      -> results/<timestamp>.hgrm/ (HdrHistogram text)
 #   2/3 the Python reference run        -> results/pyref.json      (scripts/pyref.py)
 #   3/3 the charts and the report       -> reports/ (PNG, SVG, index.md, index.html)
 # All or nothing: steps 1 and 2 write temporary files, and results/ and reports/
@@ -39,11 +40,14 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=results/$stamp.json
 cpp_tmp=$(mktemp results/.run-XXXXXX.tmp)
 py_tmp=$(mktemp results/.pyref-XXXXXX.tmp)
+hist_tmp=$(mktemp -d results/.hgrm-XXXXXX.tmp)
+hist=results/$stamp.hgrm
 backup=$(mktemp -d results/.backup-XXXXXX.tmp)
 state=running   # -> installed (new results in place) -> done (report written)
 
 restore() {  # put the previous results back (step 3 failed or was interrupted)
   rm -f "$out" results/latest.json results/pyref.json
+  rm -rf "$hist"
   local f
   for f in latest.json pyref.json; do
     if [ -f "$backup/$f" ]; then mv "$backup/$f" "results/$f"; fi
@@ -54,7 +58,7 @@ cleanup() {
     restore
     echo "run: results/ restored, reports/ unchanged" >&2
   fi
-  rm -rf "$cpp_tmp" "$py_tmp" "$backup"
+  rm -rf "$cpp_tmp" "$py_tmp" "$hist_tmp" "$backup"
 }
 trap cleanup EXIT
 trap 'echo "run: interrupted; results/ and reports/ are left as they were" >&2; exit 130' INT TERM
@@ -64,7 +68,7 @@ echo "run: step 1/3: ipcbench, $reps repetitions per benchmark" >&2
 # out of the charts with a warning); anything above 1 (bad flags, interrupt) stops here.
 status=0
 build/ipcbench --benchmark_repetitions="$reps" "${defaults[@]}" --benchmark_out="$cpp_tmp" \
-  --benchmark_out_format=json "$@" || status=$?
+  --benchmark_out_format=json --histograms="$hist_tmp" "$@" || status=$?
 [ "$status" -le 1 ] ||
   fail "step 1/3: build/ipcbench failed (exit $status); results/ and reports/ unchanged"
 [ -s "$cpp_tmp" ] ||
@@ -81,12 +85,14 @@ done
 chmod 644 "$cpp_tmp"
 state=installed
 mv "$cpp_tmp" "$out"
+chmod 755 "$hist_tmp"
+mv "$hist_tmp" "$hist"
 cp "$out" results/latest.json
 mv "$py_tmp" results/pyref.json
 $PY scripts/plot.py results/latest.json --pyref results/pyref.json --out reports ||
   fail "step 3/3: scripts/plot.py failed (exit $?)"
 state=done
-echo "run: wrote $out, results/latest.json, results/pyref.json and reports/" \
+echo "run: wrote $out, $hist/, results/latest.json, results/pyref.json and reports/" \
   "(index.html, index.md, charts)" >&2
 if [ "$status" -ne 0 ]; then
   echo "run: some benchmarks failed: their error entries are in $out" >&2

@@ -47,6 +47,16 @@ class LoadSectionTest(unittest.TestCase):
         self.assertEqual(load.rate_pct(load.knee(lines[("thread", "pipe")])),
                          120)
         self.assertIsNone(load.knee(lines[("thread", "shm-ring")]))
+        # p50 = p99 / 2 here: the same knee by p50
+        self.assertEqual(load.rate_pct(load.knee(lines[("thread", "pipe")],
+                                                 counter="p50_ns")), 120)
+
+    def test_saturation_is_the_first_rate_achieved_below_90_percent(self):
+        lines = load.curves(load.load_points(dataset()))
+        # pipe: 10,000/s achieved of 12,000/s asked at 120%
+        self.assertEqual(load.rate_pct(load.saturation(lines[("thread", "pipe")])),
+                         120)
+        self.assertIsNone(load.saturation(lines[("thread", "shm-ring")]))
 
     def test_section_has_the_curve_and_the_knee_table(self):
         ds = dataset()
@@ -58,6 +68,8 @@ class LoadSectionTest(unittest.TestCase):
         by = {row[0]: row for row in knees.rows}
         self.assertTrue(by["pipe"][4].startswith("120%"), by["pipe"])
         self.assertEqual(by["shm-ring"][4], "none up to 120%")
+        self.assertTrue(by["pipe"][6].startswith("120%"), by["pipe"])
+        self.assertEqual(by["shm-ring"][6], "none up to 120%")
         self.assertEqual(len(detail.rows), 7)
 
     def test_no_load_benchmarks_no_section(self):

@@ -13,6 +13,7 @@ from ipcbench_tools.report.fmt import fmt_seconds, fmt_si, fmt_size
 from ipcbench_tools.report.style import colour_of, marker_of
 
 KNEE_FACTOR = 10
+SATURATED_BELOW = 0.9
 # Counters every load/ repetition carries besides the percentiles.
 LOAD_COUNTERS = ("achieved_rate", "target_rate", "closed_loop_rate",
                  "rate_pct", "max_in_flight", "in_flight_end", "late_sends",
@@ -45,14 +46,23 @@ def curves(points):
     return out
 
 
-def knee(curve, factor=KNEE_FACTOR):
-    """The first point whose corrected p99 exceeds `factor` times that of
-    the lowest rate, or None (no knee within the sweep)."""
+def knee(curve, factor=KNEE_FACTOR, counter="p99_ns"):
+    """The first point whose corrected `counter` (p99 by default) exceeds
+    `factor` times that of the lowest rate, or None (no knee in the sweep)."""
     if len(curve) < 2:
         return None
-    base = curve[0].counters["p99_ns"]
+    base = curve[0].counters[counter]
     for p in curve[1:]:
-        if p.counters["p99_ns"] > factor * base:
+        if p.counters[counter] > factor * base:
+            return p
+    return None
+
+
+def saturation(curve, share=SATURATED_BELOW):
+    """The first point whose achieved rate is below `share` of its target:
+    the pair no longer keeps up (or None)."""
+    for p in curve:
+        if p.counters["achieved_rate"] < share * p.counters["target_rate"]:
             return p
     return None
 
@@ -101,23 +111,37 @@ def plot_load(ds, size):
 
 
 def knee_table(points):
+    def at(p, counter):
+        if p is None:
+            return None
+        return (f"{rate_pct(p)}% ({fmt_si(p.counters['achieved_rate'], '/s')}"
+                f" achieved), {counter[:3]} "
+                f"{fmt_seconds(p.counters[counter] * 1e-9)}")
+
     rows = []
     for (ctx, subject), curve in curves(points).items():
-        k = knee(curve)
-        low = curve[0]
+        low, last = curve[0], f"none up to {rate_pct(curve[-1])}%"
+        sat = saturation(curve)
         rows.append([
             subject, ctx, fmt_si(low.counters["closed_loop_rate"], "/s"),
-            fmt_seconds(low.counters["p99_ns"] * 1e-9) +
-            f" at {rate_pct(low)}%",
-            (f"{rate_pct(k)}% ({fmt_si(k.counters['achieved_rate'], '/s')} "
-             f"achieved), p99 {fmt_seconds(k.counters['p99_ns'] * 1e-9)}")
-            if k else f"none up to {rate_pct(curve[-1])}%"])
-    return Table(["transport", "context", "closed loop", "low-rate p99",
-                  "knee"], rows,
-                 f"The knee: the first rate at which the corrected p99 is "
-                 f"more than {KNEE_FACTOR}x its value at the lowest rate "
-                 "(medians over repetitions). Rates are percentages of the "
-                 "closed-loop round-trip rate measured at start-up.")
+            f"{fmt_seconds(low.counters['p50_ns'] * 1e-9)} / "
+            f"{fmt_seconds(low.counters['p99_ns'] * 1e-9)} at {rate_pct(low)}%",
+            at(knee(curve), "p99_ns") or last,
+            at(knee(curve, counter="p50_ns"), "p50_ns") or last,
+            (f"{rate_pct(sat)}% ({fmt_si(sat.counters['achieved_rate'], '/s')}"
+             f" of {fmt_si(sat.counters['target_rate'], '/s')})") if sat
+            else last])
+    return Table(["transport", "context", "closed loop", "low-rate p50 / p99",
+                  "knee (p99)", "knee (p50)", "saturated"], rows,
+                 f"The knee: the first rate at which the corrected p99 (or "
+                 f"p50) is more than {KNEE_FACTOR}x its value at the lowest "
+                 f"rate; saturated: the first rate achieved at less than "
+                 f"{SATURATED_BELOW:.0%} of its target (medians over "
+                 "repetitions). Rates are percentages of the closed-loop "
+                 "round-trip rate measured at start-up. On a noisy machine "
+                 "the low-rate p99 is already the scheduler's; the p50 knee "
+                 "and the saturation point still show where the pair stops "
+                 "keeping up.")
 
 
 def detail_table(points):
