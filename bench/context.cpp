@@ -7,6 +7,7 @@
 
 #include "bench/harness.hpp"
 #include "git_commit.h"  // IPCBENCH_GIT_COMMIT, written at build time (cmake/git_commit.cmake)
+#include "ipc/transports/registry.hpp"
 #ifndef IPCBENCH_BUILD_TYPE
 #define IPCBENCH_BUILD_TYPE "unknown"
 #endif
@@ -44,6 +45,13 @@ void add_context(const Config& config) {
   for (ipc::Pin pin : config.pins) pins.append(pins.empty() ? "" : ",").append(ipc::pin_name(pin));
   benchmark::AddCustomContext("pin", pins);
   benchmark::AddCustomContext("timeout_ms", std::to_string(config.timeout.count()));
+  // Which transports busy-poll: the report divides them by the cache-line floor, the
+  // others by the futex floor (scripts/ipcbench_tools/report/floors.py).
+  std::string busy;
+  for (const ipc::TransportInfo& t : ipc::transports()) {
+    if (t.busy_polls) busy.append(busy.empty() ? "" : ",").append(t.name);
+  }
+  benchmark::AddCustomContext("busy_polling", busy);
 }
 
 }  // namespace bench

@@ -22,7 +22,8 @@ def entry(name, ns, **counters):
 def dataset():
     pct = {"p50_ns": 900.0, "p90_ns": 1000.0, "p99_ns": 2000.0,
            "p999_ns": 5000.0, "max_ns": 90000.0, "cpu_ns_per_msg": 1800.0}
-    doc = {"context": {"pin": "cross", "load_avg": [0.1, 0.1, 0.1]},
+    doc = {"context": {"pin": "cross", "load_avg": [0.1, 0.1, 0.1],
+                       "busy_polling": "shm-ring-spin"},
            "benchmarks": [
                entry("roundtrip/shm-ring-spin/process/size:64", 1000.0,
                      **pct),
@@ -62,17 +63,20 @@ class TailLatencyTest(unittest.TestCase):
 
 class FloorMultiplesTest(unittest.TestCase):
     def test_ratios_against_same_context_floors(self):
-        rows = {r[0]: r for r in sections.floor_multiples(dataset(), 64)}
-        self.assertEqual(rows["shm-ring-spin"][3], "2.50x")     # 1000/400
-        self.assertEqual(rows["shm-ring-spin"][4], "1.25x")     # 1000/800
-        self.assertEqual(rows["shm-ring-spin"][6], "-")         # no raw loop
-        self.assertEqual(rows["pipe"][5], "1.40x")              # 7000/5000
-        self.assertEqual(rows["pipe"][6], "1.08x (pipe-raw)")   # 7000/6500
+        rows = {r[0]: r for r in sections.floor_multiples(dataset(), 64)[0]}
+        spin = rows["shm-ring-spin (busy-polls)"]
+        self.assertEqual(spin[2], "cross")                      # placement
+        self.assertEqual(spin[4], "2.50x")                      # 1000/400
+        self.assertEqual(spin[5], "1.25x")                      # 1000/800
+        self.assertEqual(spin[7], "n/a")            # futex: not its floor
+        self.assertEqual(spin[8], "-")                          # no raw loop
+        self.assertEqual(rows["pipe"][7], "1.40x")              # 7000/5000
+        self.assertEqual(rows["pipe"][8], "1.08x (pipe-raw)")   # 7000/6500
 
     def test_message_floor_only_for_its_own_size(self):
-        rows = {r[0]: r for r in sections.floor_multiples(dataset(), 16)}
-        self.assertEqual(rows["pipe"][3], "17.2x")              # 6900/400
-        self.assertEqual(rows["pipe"][4], "-")                  # 64 B floor
+        rows = {r[0]: r for r in sections.floor_multiples(dataset(), 16)[0]}
+        self.assertEqual(rows["pipe"][4], "17.2x")              # 6900/400
+        self.assertEqual(rows["pipe"][5], "-")                  # 64 B floor
 
     def test_report_has_both_sections(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -81,6 +81,24 @@ class Point:
     source: str           # "repetitions" | "median aggregate" | "single run"
     counters: dict = dataclasses.field(default_factory=dict)
     rank: int = 0         # the subject's place in the results' own order
+    # Per repetition, in the order they ran (started_s, else file order):
+    values: tuple = ()    # the metric of each repetition
+    started: tuple = ()   # started_s of each (None where absent)
+    order: tuple = ()     # each repetition's position in the whole file
+    reps: dict = dataclasses.field(default_factory=dict)  # counter -> list
+
+    @property
+    def placement(self):
+        """The `pin:` value in the name, or None when it has none."""
+        return placement_of(self.key)
+
+
+def placement_of(key):
+    """'cross' for a name with /pin:cross, None without a pin: key."""
+    for part in key.extra.split("/"):
+        if part.startswith("pin:"):
+            return part[4:]
+    return None
 
 
 @dataclasses.dataclass
@@ -206,10 +224,18 @@ def entry_value(entry, key, metric):
     return float(value)
 
 
+# Counters kept per repetition besides *_ns: the canary's age, the
+# oversubscription pair (busy_peers > cpus), lookups and CPU per message.
+REP_COUNTERS = COUNTERS_KEPT + ("canary_age_s", "cpus")
+
+
 def _group(doc):
-    """Entries by Key, in the results' order; warnings; subject ranks."""
+    """Entries by Key, in the results' order; warnings; subject ranks.
+    Every entry carries its position in the file as "_pos"."""
     groups, warnings, bad_names, first = {}, [], set(), {}
     for pos, entry in enumerate(doc["benchmarks"]):
+        if isinstance(entry, dict):
+            entry = dict(entry, _pos=pos)
         run_name = entry.get("run_name")
         if not isinstance(run_name, str):
             run_name = re.sub(r"_(mean|median|stddev|cv)$", "", entry["name"])
@@ -242,17 +268,26 @@ def _point(key, run_name, entries, spread, warnings, errors, errored, rank):
         errors.append(f"{run_name}: {msg}")
         if not good:
             errored.append((key, msg))
-    values, counters = [], {}
+    values, counters, started, order, reps = [], {}, [], [], []
+    good = sorted(good, key=lambda e: (
+        (0, e["started_s"]) if stats.is_number(e.get("started_s"))
+        else (1, e["_pos"]), e["_pos"]))
     for e in good:
         try:
             values.append(entry_value(e, key, metric))
         except ValueError as err:
             warnings.append(f"{run_name}: repetition left out, {err}")
             continue
+        started.append(float(e["started_s"]) if stats.is_number(
+            e.get("started_s")) else None)
+        order.append(e["_pos"])
+        rep = {}
         for name, value in e.items():
-            if name.endswith("_ns") or name in COUNTERS_KEPT:
+            if name.endswith("_ns") or name in REP_COUNTERS:
                 if stats.is_number(value):
                     counters.setdefault(name, []).append(float(value))
+                    rep[name] = float(value)
+        reps.append(rep)
     source = "repetitions" if len(values) > 1 else "single run"
     if not values and medians and not failed:
         try:
@@ -265,8 +300,15 @@ def _point(key, run_name, entries, spread, warnings, errors, errored, rank):
     lo, hi = stats.spread(values, spread)
     n = len(values) if source != "median aggregate" else \
         int(medians[0].get("repetitions", 1) or 1)
+    per_rep = {}
+    if source == "repetitions" or len(values) == 1 and reps:
+        for name in counters:
+            per_rep[name] = [r.get(name) for r in reps]
+    else:
+        started, order = [None], [medians[0].get("_pos", 0)]
     return Point(key, metric, stats.median(values), lo, hi, n, source,
-                 {k: stats.median(v) for k, v in counters.items()}, rank)
+                 {k: stats.median(v) for k, v in counters.items()}, rank,
+                 tuple(values), tuple(started), tuple(order), per_rep)
 
 
 def parse_results(doc, path, label=None, spread="minmax"):

@@ -6,6 +6,7 @@ import statistics
 
 from ipcbench_tools import gbjson
 from ipcbench_tools import seedtable as seed
+from ipcbench_tools.report import evidence, floors
 from ipcbench_tools.report.blocks import FigureBlock, Section, Table
 from ipcbench_tools.report.charts import (PERCENTILES, by_subject,
                                           contexts_of, percentile_points,
@@ -22,12 +23,28 @@ from ipcbench_tools.report.fmt import (context_footer, fmt_cell, fmt_ratio,
                                        fmt_seconds, fmt_size, fmt_value,
                                        speedup)
 
-def point_table(points, param_header="size", counter=None):
+def marked_cell(point, used, num_cpus=None):
+    """fmt_cell plus the point's marks (evidence.SYMBOLS); the marks are
+    added to `used` for the table's legend."""
+    marks = evidence.marks_of(point, num_cpus)
+    used.extend(marks)
+    sym = evidence.symbols(marks)
+    return fmt_cell(point) + (f" {sym}" if sym else "")
+
+
+def with_legend(caption, used):
+    text = evidence.legend(used)
+    return f"{caption} {text}".strip() if text else caption
+
+
+def point_table(points, param_header="size", counter=None, num_cpus=None):
     """Rows: subject and context; columns: the parameter (size, readers).
 
     counter: show that per-repetition counter's median instead of the
-    metric (e.g. "p99_ns")."""
+    metric (e.g. "p99_ns"). Cells carry their marks (evidence.py), the
+    caption their legend."""
     params = sorted({p.key.param for p in points})
+    used = []
     rows = {}
     for p in points:
         rows.setdefault((p.key.subject, p.key.context, p.key.extra), {})[
@@ -46,15 +63,15 @@ def point_table(points, param_header="size", counter=None):
                 v = p.counters.get(counter)
                 row.append(fmt_seconds(v * 1e-9) if v else "-")
             else:
-                row.append(fmt_cell(p))
+                row.append(marked_cell(p, used, num_cpus))
         out.append(row)
     ns = sorted({p.n for p in points})
     what = f"{counter[:-3]} latency (median over repetitions)" if counter \
         else "Median (min-max over repetitions)" if ns != [1] else "Value"
     if params != [-1]:
         what += f" by {param_header}"
-    return Table(headers, out,
-                 f"{what}; n = {', '.join(map(str, ns))} per cell.")
+    return Table(headers, out, with_legend(
+        f"{what}; n = {', '.join(map(str, ns))} per cell.", used))
 
 
 def errored_note(ds, scenario):
@@ -87,6 +104,99 @@ def extremes_sentence(pts, what, where):
             f"{'faster' if best.metric == 'latency' else 'higher'} than "
             f"{worst.key.subject} {where}: {fmt_value(best, best.metric)} vs "
             f"{fmt_value(worst, worst.metric)}.")
+
+
+HEADLINE_TOP = 4
+
+
+def headline_rows(ds, pin, top=HEADLINE_TOP):
+    """For one placement: per message size, the `top` fastest transports
+    between two processes (threads where a run has no process context),
+    as (size, [(point, floor, floor name, verdict vs the one before)])."""
+    pts = [p for p in ds.select("roundtrip")
+           if floors.placement(ds, p) == pin and
+           not p.key.subject.startswith("py-")]
+    ctxs = contexts_of(pts)
+    ctx = "process" if "process" in ctxs else (ctxs[0] if ctxs else None)
+    index, busy = floors.floor_index(ds), floors.busy_polling(ds)
+    out = []
+    for size in sorted({p.key.param for p in pts}):
+        here = sorted((p for p in pts if p.key.param == size and
+                       p.key.context == ctx), key=lambda p: p.median)[:top]
+        cells, prev = [], None
+        for p in here:
+            f, what = floors.floor_of(ds, p, index, busy)
+            below = [(g, w) for g, w in [(f, what)] +
+                     floors.hard_floors(ds, p, index) if g is not None and
+                     p.median / g.median < evidence.FAULT_LIMIT]
+            if below:           # a measurement fault: say which floor
+                f, what = below[0]
+            cells.append((p, f, what, evidence.compare(prev, p)
+                          if prev is not None else None))
+            prev = p
+        out.append((size, cells))
+    return ctx, out
+
+
+def headline_cell(p, f, what, verdict, used, num_cpus):
+    lines = [("≈ " if verdict is not None and not verdict.supported else "")
+             + p.key.subject, marked_cell(p, used, num_cpus)]
+    if f is None:
+        lines.append(f"x floor: - ({what})")
+    elif p.median / f.median < evidence.FAULT_LIMIT:
+        used.append(evidence.FAULT)
+        lines.append(f"measurement fault {evidence.SYMBOLS[evidence.FAULT]}"
+                     f" ({what} {fmt_value(f, f.metric)} is slower)")
+    else:
+        lines.append(f"{fmt_ratio(p.median / f.median)} {what}")
+    return "\n".join(lines)
+
+
+def section_headline(inp):
+    """The answer first: per placement and message size, the fastest
+    transports with median, spread and multiple of the floor of the same
+    placement from the same run."""
+    ds = inp.data
+    rts = ds.select("roundtrip")
+    if not rts:
+        return None
+    present = {floors.placement(ds, p) for p in rts}
+    pins = [p for p in floors.PLACEMENTS if p in present] + \
+        sorted(present - set(floors.PLACEMENTS))
+    blocks = [
+        "The fastest transports for each message size and CPU placement, "
+        "from this run: median round trip over the repetitions, its min-max "
+        "spread, and its multiple of the floor measured in the same run and "
+        "placement (its own raw system-call loop where there is one, else "
+        "the cache-line floor for a busy-polling transport, the futex "
+        "wake-up for the others; see Floor multiples). Pinned figures come "
+        "first: unpinned, every blocking transport pays the cross-CPU "
+        "wake-up and they look alike (docs/MEASURING.md). "
+        "≈ before a name: no clear difference from the transport to its "
+        f"left (U test p ≥ {evidence.ALPHA:g} and overlapping ranges), so "
+        "their order is not a finding."]
+    top = 0
+    num_cpus = ds.context.get("num_cpus")
+    for pin in pins:
+        ctx, rows = headline_rows(ds, pin)
+        if not rows:
+            continue
+        used, table_rows = [], []
+        for size, cells in rows:
+            top = max(top, len(cells))
+            table_rows.append([fmt_size(size)] + [
+                headline_cell(*c, used, num_cpus) for c in cells])
+        width = max(len(r) for r in table_rows)
+        table_rows = [r + [""] * (width - len(r)) for r in table_rows]
+        headers = ["size"] + ["fastest"] + [f"#{i}" for i in
+                                            range(2, width)]
+        blocks.append(Table(headers, table_rows, with_legend(
+            f"{floors.PLACEMENT_TEXT.get(pin, pin)}: round trip between two "
+            f"{'threads' if ctx == 'thread' else ctx + 'es'}, median "
+            "(min-max) over the repetitions, multiple of the floor.", used)))
+    if top == 0:
+        return None
+    return Section("Headline: the fastest transports", blocks)
 
 
 def section_context(inp):
@@ -248,7 +358,8 @@ def section_dict(inp):
                "share one chart. " + spread_note(pts))
     return Section("Shared dict", [FigureBlock("dict_lookups", fig, caption)]
                    + lines + errored_note(ds, "dict") +
-                   [point_table(pts, "readers")])
+                   [point_table(pts, "readers",
+                                num_cpus=ds.context.get("num_cpus"))])
 
 
 def section_connection(inp):
@@ -419,25 +530,81 @@ def section_tail_latency(inp):
         table])
 
 
+def multiple_text(point, floor, what):
+    """'2.31x futex', or the measurement fault (never a figure below
+    evidence.FAULT_LIMIT) with its reason."""
+    if floor is None:
+        return "-"
+    ratio = point.median / floor.median
+    if ratio >= evidence.FAULT_LIMIT:
+        return f"{fmt_ratio(ratio)} {what}".strip()
+    return (f"measurement fault {evidence.SYMBOLS[evidence.FAULT]} "
+            f"({what} {fmt_cell(floor)} above the round trip's median "
+            f"{fmt_value(point, point.metric)})")
+
+
 def floor_multiples(ds, size):
     """Rows: each round trip of `size` as a multiple of the floors measured
-    in the same run and context (cache line, the cache line carrying a
-    message of the same size, futex, its raw syscall loop: the floor kind
-    named <transport>-raw, when the run has one)."""
-    floors = {(p.key.subject, p.key.context, p.key.param): p
-              for p in ds.select("floor") if p.metric == "latency"}
-    rows = []
-    for p in ds.select("roundtrip", param=size):
+    in the same run, context and placement (cache line, the cache line
+    carrying a message of the same size, the ring of slots, futex, its raw
+    syscall loop: the floor kind named <transport>-raw, when the run has
+    one). Returns (rows, faults, marks used)."""
+    index = floors.floor_index(ds)
+    busy = floors.busy_polling(ds)
+    rows, faults, used = [], [], []
+    pts = [p for p in ds.select("roundtrip", param=size)
+           if not p.key.subject.startswith("py-")]
+    pts.sort(key=lambda p: order_key(ds, p))
+    for p in pts:
+        pin = floors.placement(ds, p)
+
         def times(kind, param=-1):  # -1: a floor without a size
-            f = floors.get((kind, p.key.context, param))
-            return fmt_ratio(p.median / f.median) if f else "-"
-        raw = f"{p.key.subject}-raw"       # its own raw syscall loop
-        raw = raw if raw in {k for k, _, _ in floors} else None
-        rows.append([p.key.subject, p.key.context,
-                     fmt_value(p, p.metric), times("cacheline"),
-                     times("cacheline-msg", size), times("futex"),
-                     (times(raw, size) + f" ({raw})") if raw else "-"])
-    return rows
+            f = index.get((kind, p.key.context, param, pin))
+            if f is None:
+                return "-"
+            ratio = p.median / f.median
+            if ratio < evidence.FAULT_LIMIT:
+                faults.append((p, f, kind, ratio))
+                used.append(evidence.FAULT)
+                return ("measurement fault "
+                        f"{evidence.SYMBOLS[evidence.FAULT]}")
+            return fmt_ratio(ratio)
+        raw = f"{p.key.subject}-raw"
+        has_raw = (raw, p.key.context, size, pin) in index
+        polls = p.key.subject in busy
+        rows.append([p.key.subject + (" (busy-polls)" if polls else ""),
+                     p.key.context, pin, marked_cell(p, used),
+                     times("cacheline"), times("cacheline-msg", size),
+                     times("cacheline-ring", size),
+                     "n/a" if polls else times("futex"),
+                     f"{times(raw, size)} ({raw})" if has_raw else "-"])
+    return rows, faults, used
+
+
+def order_key(ds, p):
+    pin = floors.placement(ds, p)
+    return (floors.PLACEMENTS.index(pin) if pin in floors.PLACEMENTS
+            else len(floors.PLACEMENTS), pin, point_order(p))
+
+
+def fault_lines(faults):
+    """One line per measurement fault: the figures and the reason."""
+    out = []
+    for p, f, kind, ratio in faults:
+        overlap = not (p.hi < f.lo or f.hi < p.lo)
+        why = ("the two ranges overlap: the floor and the round trip are "
+               "the same within noise" if overlap else
+               "the floor was measured slower than the transport over it: "
+               "taken at other moments of a drifting machine (see the "
+               "drift canary)")
+        if kind == "futex":
+            why += ("; or the transport does not sleep on every message "
+                    "(a spin phase), so the futex does not bound it")
+        out.append(f"- `{p.key.subject} {p.key.context} "
+                   f"{floors.placement_of(p.key) or ''}`: round trip "
+                   f"{fmt_cell(p)} vs {kind} floor {fmt_cell(f)} "
+                   f"({ratio:.2f}x, below {evidence.FAULT_LIMIT}x): {why}.")
+    return out
 
 
 def section_floor_multiples(inp):
@@ -446,20 +613,32 @@ def section_floor_multiples(inp):
     if not pts or not ds.select("floor"):
         return None
     size = pick_size(sorted({p.key.param for p in pts}), 64)
-    rows = floor_multiples(ds, size)
-    pin = ds.context.get("pin", "none")
-    return Section("Floor multiples", [
+    rows, faults, used = floor_multiples(ds, size)
+    blocks = [
         f"Each {fmt_size(size)} round trip divided by the floor measured in "
-        f"the same run and context (CPU placement: `--pin={pin}`). Targets "
+        "the same run, context and placement (a round trip pinned to two "
+        "CPUs only ever by a floor pinned to two CPUs). Targets "
         "(scripts/floor_check.py): shm-ring-spin at most 1.5x the cache line "
         "with `--pin cross`; pipe, fifo and uds at most 1.10x their raw "
         "syscall loop with `--pin same`. The message floor is the same "
         "cache-line baton carrying the message's bytes in a line of their own "
         "each way (floor/cacheline-msg): the least a message of that size "
-        "costs, since its bytes and a ready mark cannot share one line.",
-        Table(["transport", "context", "round trip", "x cache line",
-               "x message floor", "x futex", "x raw loop"], rows,
-              "Ratios of medians over repetitions.")])
+        "costs, since its bytes and a ready mark cannot share one line; the "
+        "ring floor passes it through a ring of slots (floor/cacheline-ring)."
+        " There is no cache-line floor on one CPU (spinning there is "
+        "pathological); a busy-polling transport never sleeps, so the futex "
+        "is not its floor (n/a).",
+        Table(["transport", "context", "placement", "round trip",
+               "x cache line", "x message floor", "x ring floor", "x futex",
+               "x raw loop"], rows,
+              with_legend("Ratios of medians over repetitions. A ratio "
+                          f"below {evidence.FAULT_LIMIT}x is never printed.",
+                          used))]
+    if faults:
+        blocks.append(f"Measurement faults ({len(faults)}): a round trip "
+                      "cannot be faster than its floor.")
+        blocks.append("\n".join(fault_lines(faults)))
+    return Section("Floor multiples", blocks)
 
 
 def section_seed(inp):
@@ -515,7 +694,7 @@ def section_generic(inp):
 
 # Report sections in order; append new builders here. A builder returns a
 # Section, a list of them, or None.
-SECTION_BUILDERS = [section_context, section_seed, section_roundtrip,
+SECTION_BUILDERS = [section_headline, section_context, section_seed, section_roundtrip,
                     section_processing,
                     section_throughput, section_dict, section_connection,
                     section_floor, section_tail_latency,
