@@ -93,17 +93,34 @@ def spread_note(points):
            "aggregate or the single run (no spread)."
 
 
+def difference_sentence(a, b, name_a, name_b, where=""):
+    """A difference between points a and b stated only when the
+    repetitions support it (evidence.compare: U test p < ALPHA, or ranges
+    apart); otherwise "no clear difference", with the figures either way."""
+    v = evidence.compare(a, b)
+    where = f" {where}" if where else ""
+    if v.supported:
+        (win, nw), (lose, nl) = ((b, name_b), (a, name_a)) if v.ratio >= 1 \
+            else ((a, name_a), (b, name_b))
+        r = max(v.ratio, 1 / v.ratio)
+        word = "faster" if win.metric == "latency" else "higher"
+        return (f"{nw} is {fmt_ratio(r)} {word} than {nl}{where}: "
+                f"{fmt_cell(win)} vs {fmt_cell(lose)} ({v.how}).")
+    return (f"No clear difference between {name_a} and {name_b}{where}: "
+            f"{fmt_cell(a)} vs {fmt_cell(b)} ({v.how}).")
+
+
 def extremes_sentence(pts, what, where):
-    """'<best> ... is Nx faster than <worst> ...' for comparable points."""
+    """The best against the worst of comparable points, stated only when
+    supported (difference_sentence)."""
     if len(pts) < 2:
         return None
     best = max(pts, key=lambda p: speedup(pts[0], p))
     worst = min(pts, key=lambda p: speedup(pts[0], p))
-    r = speedup(worst, best)
-    return (f"{best.key.subject} {what} is {fmt_ratio(r)} "
-            f"{'faster' if best.metric == 'latency' else 'higher'} than "
-            f"{worst.key.subject} {where}: {fmt_value(best, best.metric)} vs "
-            f"{fmt_value(worst, worst.metric)}.")
+    if best is worst:
+        return None
+    return difference_sentence(worst, best, f"{worst.key.subject} {what}",
+                               f"{best.key.subject} {what}", where)
 
 
 HEADLINE_TOP = 4
@@ -275,28 +292,38 @@ def section_processing(inp):
     fig = plot_processing(ds, size)
     at = [p for p in pts if p.key.param == size]
     index = {(p.key.subject, p.key.context): p for p in at}
-    rows, ratios = [], []
+    rows, apart, alike = [], [], []
     for subject in by_subject(at):
         t, p = index.get((subject, "thread")), index.get((subject, "process"))
-        ratio = p.median / t.median if t and p else None
-        if ratio:
-            ratios.append((ratio, subject))
-        rows.append([subject, fmt_value(t, "latency") if t else "-",
-                     fmt_value(p, "latency") if p else "-",
-                     f"{ratio:.2f}x" if ratio else "-"])
+        verdict = evidence.compare(t, p) if t and p else None
+        if verdict is not None:
+            (apart if verdict.supported else alike).append(
+                (p.median / t.median, subject, verdict))
+        rows.append([subject, fmt_cell(t) if t else "-",
+                     fmt_cell(p) if p else "-",
+                     (f"{p.median / t.median:.2f}x" +
+                      ("" if verdict.supported else " (no clear difference)"))
+                     if verdict else "-"])
     text = []
-    if ratios:
-        hi, lo = max(ratios), min(ratios)
-        text.append(f"At {fmt_size(size)}, a process round trip costs "
-                    f"{lo[0]:.2f}x ({lo[1]}) to {hi[0]:.2f}x ({hi[1]}) the "
-                    "thread round trip of the same transport.")
+    if apart:
+        text.append(f"At {fmt_size(size)}, where the repetitions support a "
+                    "difference, a process round trip costs " + ", ".join(
+                        f"{r:.2f}x ({s})" for r, s, _ in sorted(apart)) +
+                    " the thread round trip of the same transport.")
+    if alike:
+        text.append("No clear difference between thread and process for " +
+                    ", ".join(s for _, s, _ in alike) +
+                    f" (U test p ≥ {evidence.ALPHA:g} and overlapping "
+                    "ranges).")
     caption = (f"Round-trip latency at {fmt_size(size)} for each transport "
                "between two threads (light) and two processes (hatched): the "
                "`processing` question of what moving to processes costs. "
                "Under each transport: process latency / thread latency.")
     return Section("Threads vs processes", [FigureBlock(
         "threads_vs_processes", fig, caption)] + text + [Table(
-            ["transport", "thread", "process", "process / thread"], rows)])
+            ["transport", "thread", "process", "process / thread"], rows,
+            "Median (min-max) over the repetitions; the ratio of medians is "
+            "a finding only where the repetitions support it.")])
 
 
 def section_throughput(inp):
@@ -315,16 +342,17 @@ def section_throughput(inp):
         size = max(p.key.param for p in here)
         top = [p for p in here if p.key.param == size]
         best = max(top, key=lambda p: p.median)
-        s = (f"- At {fmt_size(size)} ({ctx} context) {best.key.subject} "
-             f"streams {fmt_value(best, 'bytes')}")
+        s = (f"- At {fmt_size(size)} ({ctx} context) the highest median is "
+             f"{best.key.subject}'s, {fmt_cell(best)}")
         if size in bound:
             s += (f", {100 * best.median / bound[size].median:.0f}% of the "
                   f"memcpy bound ({fmt_value(bound[size], 'bytes')})")
+        lines.append(s + ".")
         worst = min(top, key=lambda p: p.median)
         if worst is not best:
-            s += (f"; {worst.key.subject} is slowest at "
-                  f"{fmt_value(worst, 'bytes')}")
-        lines.append(s + ".")
+            lines.append("- " + difference_sentence(
+                worst, best, worst.key.subject, best.key.subject,
+                f"at {fmt_size(size)} ({ctx} context)"))
     caption = ("Streaming throughput (bytes per second, log scale) of one "
                "sender to one receiver against message size, per transport; "
                "the dashed line is memcpy in one thread, the upper bound. "
@@ -346,11 +374,22 @@ def section_dict(inp):
     if len(one) >= 2:
         best = max(one, key=lambda p: p.median)
         worst = min(one, key=lambda p: p.median)
-        lines.append(f"With {param_text(best.key)}, {best.key.subject} "
-                     f"({best.key.context}) does {fmt_value(best, best.metric)}"
-                     f", {fmt_ratio(best.median / worst.median)} the rate of "
-                     f"{worst.key.subject} ({worst.key.context}), "
-                     f"{fmt_value(worst, worst.metric)}.")
+        lines.append(difference_sentence(
+            worst, best, f"{worst.key.subject} ({worst.key.context})",
+            f"{best.key.subject} ({best.key.context})",
+            f"with {param_text(best.key)}"))
+    num_cpus = ds.context.get("num_cpus")
+    over = [p for p in pts if evidence.is_oversubscribed(p, num_cpus)]
+    if over:
+        lines.append(
+            f"{evidence.SYMBOLS[evidence.OVERSUBSCRIBED]} {len(over)} of "
+            f"these benchmarks run more busy threads than the machine has "
+            f"CPUs ({num_cpus or '?'}): " + ", ".join(
+                sorted({f"{p.key.subject} {param_text(p.key)}"
+                        for p in over})) + ". Their rates measure the "
+            "machine's oversubscription (threads waiting for a CPU), not "
+            "the transport; compare kinds only at readers the CPUs can "
+            "hold.")
     caption = ("Lookups per second in a shared dictionary, all readers "
                "together, per kind (a plain map, a mutex-guarded map, shared "
                "memory, manager processes over each transport) and number of "
@@ -479,12 +518,17 @@ def section_compare(inp):
         for k in keys:
             row = [k.label()] + [fmt_value(d.points[k], d.points[k].metric)
                                  for d in datasets]
-            row += [fmt_ratio(speedup(base.points[k], d.points[k]))
-                    for d in datasets[1:]]
+            for d in datasets[1:]:
+                v = evidence.compare(base.points[k], d.points[k])
+                row.append(fmt_ratio(v.ratio) + (
+                    "" if v.supported else " (no clear difference)"))
             rows.append(row)
         ratios = [speedup(base.points[k], datasets[1].points[k])
                   for k in keys]
         gm = math.exp(statistics.fmean(math.log(r) for r in ratios))
+        held = sum(evidence.compare(base.points[k],
+                                    datasets[1].points[k]).supported
+                   for k in keys)
         blocks.append(FigureBlock(
             f"compare_{scenario.replace('-', '_')}", fig,
             f"{title_of(scenario).capitalize()}: the same "
@@ -492,7 +536,10 @@ def section_compare(inp):
             f"text beside a bar is its ratio to the first file, green or red "
             f"only where the min-max ranges do not overlap. Geometric "
             f"mean of {datasets[1].label} over {base.label}: "
-            f"{fmt_ratio(gm)} (>1: better)."))
+            f"{fmt_ratio(gm)} (>1: better); {held} of {len(keys)} "
+            "differences are supported by the repetitions (U test p < "
+            f"{evidence.ALPHA:g}, or ranges apart), the others are marked "
+            "\"no clear difference\" in the table."))
         blocks.append(Table(["benchmark"] + [d.label for d in datasets] +
                             [f"{d.label} / {base.label}"
                              for d in datasets[1:]], rows))
