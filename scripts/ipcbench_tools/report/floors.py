@@ -84,16 +84,3 @@ def floor_of(ds, point, index=None, busy=None):
         return f, "futex"
     return None, f"no futex floor in {pin}"
 
-
-def hard_floors(ds, point, index=None):
-    """The cache-line floors of the same context and placement, which bound
-    every transport (nothing crosses CPUs faster): [(Point, name)]."""
-    index = floor_index(ds) if index is None else index
-    pin = placement(ds, point)
-    out = []
-    for kind in BUSY_FLOORS:
-        f = index.get((kind, point.key.context,
-                       point.key.param if kind != "cacheline" else -1, pin))
-        if f is not None:
-            out.append((f, FLOOR_NAMES[kind]))
-    return out

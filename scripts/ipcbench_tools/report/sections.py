@@ -6,7 +6,7 @@ import statistics
 
 from ipcbench_tools import gbjson
 from ipcbench_tools import seedtable as seed
-from ipcbench_tools.report import evidence, floors
+from ipcbench_tools.report import canary, evidence, floors
 from ipcbench_tools.report.blocks import FigureBlock, Section, Table
 from ipcbench_tools.report.charts import (PERCENTILES, by_subject,
                                           contexts_of, percentile_points,
@@ -143,11 +143,6 @@ def headline_rows(ds, pin, top=HEADLINE_TOP):
         cells, prev = [], None
         for p in here:
             f, what = floors.floor_of(ds, p, index, busy)
-            below = [(g, w) for g, w in [(f, what)] +
-                     floors.hard_floors(ds, p, index) if g is not None and
-                     p.median / g.median < evidence.FAULT_LIMIT]
-            if below:           # a measurement fault: say which floor
-                f, what = below[0]
             cells.append((p, f, what, evidence.compare(prev, p)
                           if prev is not None else None))
             prev = p
@@ -688,6 +683,48 @@ def section_floor_multiples(inp):
     return Section("Floor multiples", blocks)
 
 
+def section_canary(inp):
+    """The drift canary: cv of raw vs canary-normalised repetitions per
+    benchmark, the summary and the band-change flags (report/canary.py)."""
+    ds = inp.data
+    summ = canary.summary(ds)
+    if not summ.rows:
+        return None
+    flag = "band change"
+    rows = [[r.point.key.scenario + "/" + r.point.key.label(),
+             "futex" if r.canary == "futex" else "cache line",
+             f"{r.cv_raw:.1%}", f"{r.cv_norm:.1%}" +
+             (" (lower)" if r.improves else ""),
+             f"{r.band_ratio:.2f}" + (f" {flag}" if r.straddles else "")]
+            for r in summ.rows]
+    straddling = [r for r in summ.rows if r.straddles]
+    blocks = [
+        "With `--canary`, ipcbench measures a short cache-line and futex "
+        "ping-pong through the run and records with every repetition the "
+        "one measured nearest to it in time. Each repetition divided by "
+        "its canary (the futex canary for blocking transports, the "
+        "cache-line canary for busy-polling ones and the cache-line floors) "
+        "should spread less than the raw figures if the spread is the "
+        "machine's drift. A benchmark straddles a band change when the "
+        "canary values of its repetitions differ by more than "
+        f"{canary.BAND_RATIO:g}x (max/min): its spread is the machine's, "
+        "not the transport's.",
+        "**Summary.** " + summ.text()[len("drift canary: "):]]
+    if straddling:
+        blocks.append(f"Straddling a band change ({len(straddling)}): " +
+                      ", ".join(f"`{r.point.key.scenario}/"
+                                f"{r.point.key.label()}`"
+                                for r in straddling[:40]) +
+                      (" and more (see the table)." if len(straddling) > 40
+                       else "."))
+    blocks.append(Table(["benchmark", "canary", "cv raw", "cv normalised",
+                         "canary max/min"], rows,
+                        "Coefficient of variation across repetitions, "
+                        "raw time and time divided by the canary of the "
+                        "same repetition."))
+    return Section("Drift canary", blocks)
+
+
 def section_seed(inp):
     """The seed table: the 2008 `processing` figures, Python today (the
     first input with py-* benchmarks) and C++ (the first with others)."""
@@ -745,8 +782,9 @@ SECTION_BUILDERS = [section_headline, section_context, section_seed, section_rou
                     section_processing,
                     section_throughput, section_dict, section_connection,
                     section_floor, section_tail_latency,
-                    section_floor_multiples, section_startup,
-                    section_load, section_generic, section_compare]
+                    section_floor_multiples, section_canary,
+                    section_startup, section_load, section_generic,
+                    section_compare]
 
 
 def build_sections(inp, builders=None):
