@@ -161,25 +161,29 @@ class MarksTest(unittest.TestCase):
         self.assertIn("~ cv above 20%", t.caption)
         self.assertIn("‡ bimodal", t.caption)
 
-    def test_oversubscribed_from_counters_and_dict_readers(self):
+    def test_oversubscribed_from_busy_peers_counter(self):
         d = Doc()
         d.add("dict/manager-pipe/process/readers:1", around(1e3),
-              counters={"busy_peers": 2, "cpus": 2})
+              counters={"busy_peers": 2})
         d.add("dict/manager-pipe/process/readers:4", around(9e3),
-              counters={"busy_peers": 5, "cpus": 2})
-        d.add("dict/local/thread/readers:4", around(9))   # no counters
-        d.add("dict/local/thread/readers:2", around(9))
+              counters={"busy_peers": 5})
+        d.add("dict/local/thread/readers:4", around(9))   # no counter
         inp = report_input(d)
         sec = sections.section_dict(inp)
         t = [b for b in sec.blocks if isinstance(b, Table)][0]
         cells = {r[0] + " " + r[1]: r[2:] for r in t.rows}
-        one, four = cells["manager-pipe process"][0], \
-            cells["manager-pipe process"][-1]
+        one, four = cells["manager-pipe process"]
         self.assertFalse(one.endswith("§"), one)
         self.assertTrue(four.endswith("§"), four)
-        self.assertTrue(cells["local thread"][-1].endswith("§"))
         self.assertFalse(cells["local thread"][1].endswith("§"))
         self.assertIn("§ oversubscribed", t.caption)
+        # the same rule in any other table (e.g. a generic scenario)
+        d = Doc()
+        d.add("pool/pipe/process/workers:3", around(9e3),
+              counters={"busy_peers": 4})
+        inp = report_input(d)
+        table = sections.section_generic(inp)[0].blocks[-1]
+        self.assertTrue(table.rows[0][-1].endswith("§"), table.rows)
 
 
 if __name__ == "__main__":

@@ -87,9 +87,9 @@ class SentenceTest(unittest.TestCase):
     def test_dict_oversubscription_is_said(self):
         d = Doc()
         d.add("dict/manager-pipe/process/readers:1", around(2e3),
-              counters={"busy_peers": 2, "cpus": 2})
+              counters={"busy_peers": 2})
         d.add("dict/manager-pipe/process/readers:4", around(90e3),
-              counters={"busy_peers": 5, "cpus": 2})
+              counters={"busy_peers": 5})
         d.add("dict/local/thread/readers:1", around(20))
         sec = sections.section_dict(report_input(d))
         text = "\n".join(b for b in sec.blocks if isinstance(b, str))

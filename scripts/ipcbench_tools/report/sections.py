@@ -37,7 +37,8 @@ def with_legend(caption, used):
     return f"{caption} {text}".strip() if text else caption
 
 
-def point_table(points, param_header="size", counter=None, num_cpus=None):
+def point_table(points, param_header="size", counter=None, num_cpus=None,
+                ds=None):
     """Rows: subject and context; columns: the parameter (size, readers).
 
     counter: show that per-repetition counter's median instead of the
@@ -45,6 +46,8 @@ def point_table(points, param_header="size", counter=None, num_cpus=None):
     caption their legend."""
     params = sorted({p.key.param for p in points})
     used = []
+    if num_cpus is None and ds is not None:
+        num_cpus = ds.context.get("num_cpus")
     rows = {}
     for p in points:
         rows.setdefault((p.key.subject, p.key.context, p.key.extra), {})[
@@ -266,9 +269,9 @@ def section_roundtrip(inp):
                "per transport, one panel per context. " + spread_note(pts))
     blocks = [FigureBlock("roundtrip_latency", fig, caption)]
     blocks += ["\n".join(lines)] if lines else []
-    blocks += errored_note(ds, "roundtrip") + [point_table(pts)]
+    blocks += errored_note(ds, "roundtrip") + [point_table(pts, ds=ds)]
     if any("p99_ns" in p.counters for p in pts):
-        blocks.append(point_table(pts, counter="p99_ns"))
+        blocks.append(point_table(pts, counter="p99_ns", ds=ds))
     return Section("Round-trip latency", blocks)
 
 
@@ -354,7 +357,7 @@ def section_throughput(inp):
                + spread_note(pts))
     return Section("Streaming throughput", [
         FigureBlock("throughput", fig, caption), "\n".join(lines)] +
-        errored_note(ds, "throughput") + [point_table(pts)])
+        errored_note(ds, "throughput") + [point_table(pts, ds=ds)])
 
 
 def section_dict(inp):
@@ -420,7 +423,7 @@ def section_connection(inp):
                 lines.append("- " + s)
         blocks.append("\n".join(lines))
         lines = []
-        blocks += errored_note(ds, "connection") + [point_table(stream)]
+        blocks += errored_note(ds, "connection") + [point_table(stream, ds=ds)]
     else:
         inp.notes.append("skipped: Listener/Client throughput chart (no "
                          "connection benchmarks)")
@@ -444,7 +447,7 @@ def section_connection(inp):
                               ("connection-roundtrip", rt)):
             if pts:
                 blocks += errored_note(ds, scenario)
-                t = point_table(pts)
+                t = point_table(pts, ds=ds)
                 t.caption = SCENARIO_TITLES[scenario] + ". " + t.caption
                 blocks.append(t)
     else:
@@ -468,7 +471,7 @@ def section_floor(inp):
             "socket calls), the floor under every transport. "
             + spread_note(pts)))
     return Section("The floor", blocks + errored_note(ds, "floor") +
-                   [point_table([p for p in pts if p.metric == m])
+                   [point_table([p for p in pts if p.metric == m], ds=ds)
                     for m in ("latency", "bytes")
                     if any(p.metric == m for p in pts)])
 
@@ -484,11 +487,12 @@ def section_startup(inp):
     return Section("Start-up", [FigureBlock("startup", plot_startup(ds),
                                             caption),
                                 point_table([p for p in pts
-                                             if p.key.param < 0]) if any(
+                                             if p.key.param < 0], ds=ds)
+                                if any(
                                     p.key.param < 0 for p in pts) else "",
                                 point_table([p for p in pts
                                              if p.key.param >= 0],
-                                            "parent RSS")
+                                            "parent RSS", ds=ds)
                                 if any(p.key.param >= 0 for p in pts)
                                 else ""])
 
@@ -615,7 +619,8 @@ def floor_multiples(ds, size):
         has_raw = (raw, p.key.context, size, pin) in index
         polls = p.key.subject in busy
         rows.append([p.key.subject + (" (busy-polls)" if polls else ""),
-                     p.key.context, pin, marked_cell(p, used),
+                     p.key.context, pin,
+                     marked_cell(p, used, ds.context.get("num_cpus")),
                      times("cacheline"), times("cacheline-msg", size),
                      times("cacheline-ring", size),
                      "n/a" if polls else times("futex"),
@@ -770,7 +775,7 @@ def section_generic(inp):
                   if pts else ""]
         blocks += errored_note(ds, scenario)
         if pts:
-            blocks.append(point_table(pts))
+            blocks.append(point_table(pts, ds=ds))
         out.append(Section(f"Scenario `{scenario}`", [b for b in blocks
                                                       if b]))
     return out
