@@ -36,7 +36,7 @@ class Row:
 
     @property
     def improves(self):
-        return self.cv_norm < self.cv_raw
+        return self.cv_norm < self.cv_raw * (1 - 1e-9)   # not float noise
 
 
 @dataclasses.dataclass
@@ -65,7 +65,20 @@ class Summary:
                 f"> {BAND_RATIO:g}). Verdict: " +
                 ("normalised figures spread less: keep the canary." if
                  self.keep else "normalised figures do not spread less: "
-                 "the canary does not help on this run."))
+                 "the canary does not help on this run.") +
+                self.by_kind())
+
+    def by_kind(self):
+        out = []
+        for kind in ("futex", "cacheline"):
+            rs = [r for r in self.rows if r.canary == kind]
+            if rs:
+                out.append(
+                    f"{kind} canary: {len(rs)} benchmarks, median cv "
+                    f"{statistics.median(r.cv_raw for r in rs):.1%} raw, "
+                    f"{statistics.median(r.cv_norm for r in rs):.1%} "
+                    f"normalised, lower for {sum(r.improves for r in rs)}")
+        return " (" + "; ".join(out) + ")" if out else ""
 
 
 def canary_kind(ds, point, busy=None):

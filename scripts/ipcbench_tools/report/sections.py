@@ -6,7 +6,7 @@ import statistics
 
 from ipcbench_tools import gbjson
 from ipcbench_tools import seedtable as seed
-from ipcbench_tools.report import canary, evidence, floors
+from ipcbench_tools.report import canary, evidence, floors, runorder
 from ipcbench_tools.report.blocks import FigureBlock, Section, Table
 from ipcbench_tools.report.charts import (PERCENTILES, by_subject,
                                           contexts_of, percentile_points,
@@ -212,6 +212,49 @@ def section_headline(inp):
     if top == 0:
         return None
     return Section("Headline: the fastest transports", blocks)
+
+
+TVP_SUBJECT, TVP_SIZE = "shm-ring-spin", 64
+
+
+def thread_vs_process_lines(ds, subject=TVP_SUBJECT, size=TVP_SIZE):
+    """For each placement: does `subject` between threads differ from
+    between processes beyond their spread (U test)? With the figures."""
+    pts = [p for p in ds.select("roundtrip", subject=subject, param=size)]
+    pins = {floors.placement(ds, p) for p in pts}
+    out = []
+    for pin in [q for q in floors.PLACEMENTS if q in pins] + \
+            sorted(pins - set(floors.PLACEMENTS)):
+        here = {p.key.context: p for p in pts
+                if floors.placement(ds, p) == pin}
+        t, p = here.get("thread"), here.get("process")
+        where = f"({floors.PLACEMENT_TEXT.get(pin, pin)})"
+        if t is None or p is None:
+            out.append(f"- {where}: only {', '.join(sorted(here))} measured.")
+            continue
+        out.append("- " + difference_sentence(
+            t, p, "the thread pair", "the process pair",
+            f"for {subject} at {fmt_size(size)} {where}"))
+    return out
+
+
+def section_checks(inp):
+    """Checks on this run: were repetitions interleaved, and does the
+    spinning ring between threads differ from between processes."""
+    ds = inp.data
+    blocks = []
+    il = runorder.interleaving(ds)
+    if il.sentence():
+        blocks.append(il.sentence())
+    lines = thread_vs_process_lines(ds)
+    if lines:
+        blocks.append(f"Threads vs processes, `roundtrip/{TVP_SUBJECT}/"
+                      f"{{thread,process}}/size:{TVP_SIZE}`: the same "
+                      "spinning ring, so a difference beyond the spread "
+                      "would be the cost of a process boundary (or drift, "
+                      "if the run was not interleaved).")
+        blocks.append("\n".join(lines))
+    return Section("Checks on this run", blocks) if blocks else None
 
 
 def section_context(inp):
@@ -783,7 +826,7 @@ def section_generic(inp):
 
 # Report sections in order; append new builders here. A builder returns a
 # Section, a list of them, or None.
-SECTION_BUILDERS = [section_headline, section_context, section_seed, section_roundtrip,
+SECTION_BUILDERS = [section_headline, section_checks, section_context, section_seed, section_roundtrip,
                     section_processing,
                     section_throughput, section_dict, section_connection,
                     section_floor, section_tail_latency,
