@@ -153,18 +153,18 @@ def headline_rows(ds, pin, top=HEADLINE_TOP):
     return ctx, out
 
 
-def headline_cell(p, f, what, verdict, used, num_cpus):
+def headline_cell(p, f, what, verdict, used, num_cpus, has_floors=True):
     lines = [("≈ " if verdict is not None and not verdict.supported else "")
              + p.key.subject, marked_cell(p, used, num_cpus)]
     if f is None:
-        lines.append(f"x floor: - ({what})")
+        lines.append(f"x floor: - ({what})" if has_floors else "")
     elif p.median / f.median < evidence.FAULT_LIMIT:
         used.append(evidence.FAULT)
         lines.append(f"measurement fault {evidence.SYMBOLS[evidence.FAULT]}"
                      f" ({what} {fmt_value(f, f.metric)} is slower)")
     else:
         lines.append(f"{fmt_ratio(p.median / f.median)} {what}")
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
 
 
 def section_headline(inp):
@@ -192,6 +192,7 @@ def section_headline(inp):
         "their order is not a finding."]
     top = 0
     num_cpus = ds.context.get("num_cpus")
+    has_floors = bool(ds.select("floor"))
     for pin in pins:
         ctx, rows = headline_rows(ds, pin)
         if not rows:
@@ -200,7 +201,8 @@ def section_headline(inp):
         for size, cells in rows:
             top = max(top, len(cells))
             table_rows.append([fmt_size(size)] + [
-                headline_cell(*c, used, num_cpus) for c in cells])
+                headline_cell(*c, used, num_cpus, has_floors)
+                for c in cells])
         width = max(len(r) for r in table_rows)
         table_rows = [r + [""] * (width - len(r)) for r in table_rows]
         headers = ["size"] + ["fastest"] + [f"#{i}" for i in
@@ -677,10 +679,11 @@ def order_key(ds, p):
             else len(floors.PLACEMENTS), pin, point_order(p))
 
 
-def fault_lines(faults):
+def fault_lines(ds, faults):
     """One line per measurement fault: the figures and the reason."""
     out = []
     for p, f, kind, ratio in faults:
+        pin = floors.placement(ds, p)
         overlap = not (p.hi < f.lo or f.hi < p.lo)
         why = ("the two ranges overlap: the floor and the round trip are "
                "the same within noise" if overlap else
@@ -691,7 +694,7 @@ def fault_lines(faults):
             why += ("; or the transport does not sleep on every message "
                     "(a spin phase), so the futex does not bound it")
         out.append(f"- `{p.key.subject} {p.key.context} "
-                   f"{floors.placement_of(p.key) or ''}`: round trip "
+                   f"pin:{pin}`: round trip "
                    f"{fmt_cell(p)} vs {kind} floor {fmt_cell(f)} "
                    f"({ratio:.2f}x, below {evidence.FAULT_LIMIT}x): {why}.")
     return out
@@ -727,7 +730,7 @@ def section_floor_multiples(inp):
     if faults:
         blocks.append(f"Measurement faults ({len(faults)}): a round trip "
                       "cannot be faster than its floor.")
-        blocks.append("\n".join(fault_lines(faults)))
+        blocks.append("\n".join(fault_lines(ds, faults)))
     return Section("Floor multiples", blocks)
 
 
