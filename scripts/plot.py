@@ -89,7 +89,7 @@ def build_parser():
                    help="name for each file in comparisons (repeat per file)")
     p.add_argument("--formats", default="png,svg", metavar="LIST",
                    help="chart files to write: png,svg (default) or png "
-                   "(faster; the HTML always embeds PNG)")
+                   "(faster; the HTML then embeds PNG instead of SVG)")
     p.add_argument("--filter", metavar="REGEX", default=None,
                    help="only benchmarks whose run_name matches")
     return p

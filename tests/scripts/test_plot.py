@@ -95,7 +95,7 @@ class FullReportTest(unittest.TestCase):
                                             render.MANIFEST})
 
     def test_html_is_self_contained(self):
-        self.assertEqual(self.html.count("data:image/png;base64,"),
+        self.assertEqual(self.html.count("data:image/svg+xml;base64,"),
                          len(FULL_CHARTS))
         self.assertNotIn('src="roundtrip', self.html)
         self.assertTrue(self.html.rstrip().endswith("</html>"))
@@ -185,7 +185,10 @@ class ParseTest(unittest.TestCase):
         self.assertEqual((k.subject, k.context), ("pipe", "spawn"))
         k = data.parse_name("startup/process/rss:64/real_time")
         self.assertEqual((k.subject, k.context, k.param),
-                         ("fork", "process", 64))
+                         ("pipe", "process", 64))
+        # spawn is not fork: the RSS runs are over pipes in both contexts
+        k = data.parse_name("startup/spawn/rss:64/real_time")
+        self.assertEqual((k.subject, k.context), ("pipe", "spawn"))
         k = data.parse_name("dict/py-manager/process/readers:1/"
                             "iterations:100/repeats:3/real_time")
         self.assertEqual((k.subject, k.param), ("py-manager", 1))
@@ -569,8 +572,8 @@ class SeedSectionTest(unittest.TestCase):
         self.assertEqual(self.seed_rows(self.md), self.seed_rows(text))
 
     def test_html_has_a_real_table(self):
-        i = self.html.index("<h2>The seed: <code>processing</code>")
-        part = self.html[i:self.html.index("<h2>", i + 1)]
+        i = self.html.index('<h2 id="sec-the-seed')
+        part = self.html[i:self.html.index("<h2", i + 1)]
         self.assertIn("<table><tr><th>scenario</th>"
                       '<th style="text-align:right">2008</th>', part)
         self.assertIn('<td style="text-align:right">20.0k/s ±15%<br>'
@@ -580,7 +583,7 @@ class SeedSectionTest(unittest.TestCase):
         self.assertNotIn("&lt;br&gt;", part)
         self.assertIn('<a href="https://mail.python.org/pipermail/', part)
         self.assertIn("<ul><li>Manager dict lookup", part)
-        self.assertEqual(part.count("data:image/png;base64,"), 1)
+        self.assertEqual(part.count("data:image/svg+xml;base64,"), 1)
 
     def test_merge_also_gives_the_section(self):
         with tempfile.TemporaryDirectory() as tmp:

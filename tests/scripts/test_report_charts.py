@@ -46,3 +46,169 @@ class OversubscribedTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ------------------------------------------------------------ the page
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import plot  # noqa: E402
+from ipcbench_tools.report import charts, style  # noqa: E402
+from tests.scripts import plot_fixture as fixture  # noqa: E402
+
+PAGE_PX = int(style.PAGE_WIDTH_IN * style.PNG_DPI)
+
+
+def png_size(path):
+    head = Path(path).read_bytes()[:24]
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24],
+                                                              "big")
+
+
+def pinned_doc():
+    """Round trips and floors in three placements, dict with busy_peers."""
+    out = []
+    for pin, base in (("none", 80e3), ("cross", 60e3), ("same", 6e3)):
+        for tr, k in (("pipe", 1.0), ("shm-ring", 0.01)):
+            for ctx in ("thread", "process"):
+                for size in (64, 4096):
+                    out += [entry(f"roundtrip/{tr}/{ctx}/size:{size}/"
+                                  f"pin:{pin}/real_time",
+                                  base * k * (1 + size / 65536) + r, r,
+                                  p50_ns=base * k, p90_ns=base * k,
+                                  p99_ns=2 * base * k, p999_ns=3 * base * k,
+                                  max_ns=9 * base * k) for r in range(3)]
+        for ctx in ("thread", "process"):
+            out += [entry(f"floor/futex/{ctx}/pin:{pin}/real_time",
+                          base * 0.9 + r, r) for r in range(3)]
+            if pin != "same":
+                out += [entry(f"floor/cacheline/{ctx}/pin:{pin}/real_time",
+                              70.0 + r, r) for r in range(3)]
+            out += [entry(f"floor/pipe-raw/{ctx}/size:64/pin:{pin}/"
+                          "real_time", base * 0.95 + r, r)
+                    for r in range(3)]
+    for readers in (1, 2, 4):
+        out += [entry(f"dict/mutex/thread/readers:{readers}/real_time",
+                      100.0 + r, r, items_per_second=1e7 / readers,
+                      busy_peers=readers + 1) for r in range(3)]
+    return doc(out)
+
+
+class PinnedChartsTest(unittest.TestCase):
+    def setUp(self):
+        import matplotlib
+        matplotlib.use("Agg")
+        self.ds = data.parse_results(pinned_doc(), "pinned.json")
+
+    def test_latency_chart_shows_pinned_placements_with_floors(self):
+        fig = charts.plot_roundtrip(self.ds)
+        titles = [ax.get_title() for ax in fig.axes]
+        self.assertEqual(len(titles), 4, titles)    # 2 placements x 2 ctx
+        self.assertFalse([t for t in titles if "unpinned" in t], titles)
+        for ax in fig.axes:
+            floors = [ln for ln in ax.get_lines()
+                      if ln.get_linestyle() in ("--", ":")
+                      and len(set(ln.get_ydata())) == 1]
+            want = 1 if "one CPU" in ax.get_title() else 2
+            self.assertEqual(len(floors), want, ax.get_title())
+        same = next(ax for ax in fig.axes
+                    if ax.get_title().startswith("thread, pinned to one"))
+        futex = [ln for ln in same.get_lines()
+                 if ln.get_linestyle() == "--"][0]
+        # the futex floor of the same placement (6 us), not another's
+        self.assertAlmostEqual(futex.get_ydata()[0], 5.4e-6, delta=1e-8)
+        self.assertLessEqual(fig.get_figwidth(), style.PAGE_WIDTH_IN)
+
+    def test_no_bars_on_log_axes(self):
+        from matplotlib.patches import Rectangle
+        for fig in (charts.plot_roundtrip(self.ds), charts.plot_dict(self.ds),
+                    charts.plot_floor(self.ds),
+                    charts.plot_processing(self.ds, 64),
+                    charts.plot_latency_percentiles(self.ds, 64)):
+            for ax in fig.axes:
+                if "log" not in (ax.get_xscale(), ax.get_yscale()):
+                    continue
+                bars = [p for p in ax.patches if isinstance(p, Rectangle)
+                        and p.get_width() > 0 and p.get_height() > 0]
+                self.assertEqual(bars, [], fig.texts)
+
+    def test_oversubscribed_dots_are_hollow_and_in_the_legend(self):
+        fig = charts.plot_dict(self.ds)
+        hollow = [ln for ax in fig.axes for ln in ax.get_lines()
+                  if ln.get_markerfacecolor() in ("white", (1, 1, 1, 1))]
+        self.assertEqual(len(hollow), 2)    # readers 2 and 4: 3, 5 > 2 CPUs
+        labels = [t.get_text() for lg in fig.legends for t in lg.get_texts()]
+        self.assertIn(style.OVERSUB_LABEL, labels)
+
+    def test_shm_ring_variants_have_distinct_hues(self):
+        import colorsys
+        from matplotlib.colors import to_rgb
+        ranks = {s: i for i, s in enumerate(
+            ("pipe", "fifo", "uds", "uds-seqpacket", "tcp", "shm-boost",
+             "shm-ring", "shm-ring-spin", "shm-ring-futex", "queue"))}
+        hues = [colorsys.rgb_to_hsv(*to_rgb(style.colour_of(ranks, s)))
+                for s in ("shm-ring", "shm-ring-spin", "shm-ring-futex")]
+        for i, a in enumerate(hues):
+            for b in hues[i + 1:]:
+                apart = min(abs(a[0] - b[0]), 1 - abs(a[0] - b[0]))
+                self.assertTrue(apart > 0.08 or abs(a[1] - b[1]) > 0.5,
+                                (a, b))
+
+
+class PageTest(unittest.TestCase):
+    """The whole report of a fixture with every scenario."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        path = Path(cls.tmp.name) / "r.json"
+        path.write_text(json.dumps(fixture.make_results(
+            contexts=("thread", "process", "spawn"))))
+        cls.out = Path(cls.tmp.name) / "reports"
+        with contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            code = plot.main([str(path), "--out", str(cls.out)])
+        assert code == 0
+        cls.html = (cls.out / "index.html").read_text()
+        cls.md = (cls.out / "index.md").read_text()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_every_chart_fits_the_page(self):
+        pngs = sorted(self.out.glob("*.png"))
+        self.assertGreaterEqual(len(pngs), 8)
+        for png in pngs:
+            self.assertLessEqual(png_size(png)[0], PAGE_PX, png.name)
+
+    def test_svg_embedded(self):
+        figures = re.findall(r'<figure id="fig-([^"]+)"><img[^>]+src="'
+                             r'data:image/([a-z+]+);base64,', self.html)
+        self.assertGreaterEqual(len(figures), 8)
+        self.assertEqual({kind for _, kind in figures}, {"svg+xml"})
+        self.assertNotIn("data:image/png", self.html)
+
+    def test_toc_links_resolve(self):
+        toc = re.search(r'<nav class="toc".*?</nav>', self.html, re.S)
+        self.assertIsNotNone(toc)
+        links = re.findall(r'href="#([^"]+)"', toc.group(0))
+        ids = re.findall(r'<h2 id="([^"]+)"', self.html)
+        self.assertEqual(links, ids)
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertIn("Start-up", toc.group(0))
+
+    def test_no_negative_parameter_column(self):
+        self.assertNotIn("-1 B", self.md)
+        self.assertNotIn("-1 B", self.html)
+
+    def test_spawn_is_not_called_fork(self):
+        rows = [ln for ln in self.md.splitlines()
+                if ln.startswith("| ") and "spawn" in ln and "RSS" not in ln]
+        self.assertTrue(rows)
+        self.assertFalse([r for r in rows if "fork" in r], rows)

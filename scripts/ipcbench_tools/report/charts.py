@@ -3,10 +3,15 @@ matplotlib Figure (or None when it has nothing to draw). No pyplot state."""
 import math
 
 from ipcbench_tools.report.data import (CONTEXT_ORDER, SCENARIO_TITLES, Key,
-                                        order_index, param_text, point_order)
-from ipcbench_tools.report.style import (COMPARE_COLOURS, CONTEXT_BAR,
-                                         READER_COLOURS, RSS_LINE, colour_of,
-                                         context_bar, marker_of)
+                                        order_index, oversubscribed,
+                                        param_text, placement,
+                                        placement_order, point_order)
+from ipcbench_tools.report.style import (COMPARE_COLOURS, CONTEXT_DOT,
+                                         CONTEXT_NAMES, FLOOR_COLOUR,
+                                         MARKERS, OTHER_DOT, OVERSUB_LABEL,
+                                         PAGE_WIDTH_IN, PIN_DOT,
+                                         READER_COLOURS, colour_of,
+                                         marker_of)
 from ipcbench_tools.report.fmt import (context_footer, fmt_ratio, fmt_seconds,
                                        fmt_si, fmt_size, speedup, _bps)
 
@@ -67,33 +72,62 @@ def tick_si(v):
 
 
 def new_figure(width, height, ncols=1, sharey=False):
+    """A figure of one row of panels; never wider than the page."""
+    fig, grid = new_grid(width, height, 1, ncols, sharey)
+    return fig, grid[0]
+
+
+def new_grid(width, height, nrows, ncols, sharey=True):
+    """nrows x ncols panels (a list of rows), at most PAGE_WIDTH_IN wide."""
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(1, ncols, sharey=sharey, squeeze=False)[0]
-    return fig, list(axes)
+    fig = Figure(figsize=(min(width, PAGE_WIDTH_IN), height),
+                 layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharey=sharey, squeeze=False)
+    return fig, [list(row) for row in axes]
 
 
 def finish(fig, axes, title, ds, handles=None, labels=None, legend_title=None,
-           legend_ax=None):
-    """Title, one legend outside the last axes (or inside legend_ax, an
-    empty grid cell), and the context footer (ds: one Dataset or a list)."""
-    fig.suptitle(title, fontsize=13, fontweight="bold")
+           legend_ax=None, below=False):
+    """Title, one legend outside the last axes (below the panels with
+    below=True, or inside legend_ax, an empty grid cell), and the context
+    footer (ds: one Dataset or a list)."""
+    fig.suptitle(title, fontsize=12, fontweight="bold")
     for ax in axes:     # after the axes are set up: set_xscale resets grids
         ax.grid(True, which="major", color="#b0b0b0", alpha=0.35,
                 linewidth=0.8)
         ax.grid(False, which="minor")
         ax.set_axisbelow(True)
+    several = isinstance(ds, list)
+    footer = "\n".join(f"{d.label}: {context_footer(d)}" for d in ds) \
+        if several else context_footer(ds)
+    engine = fig.get_layout_engine()
     if handles and legend_ax is not None:
         legend_ax.legend(handles, labels, loc="center", frameon=False,
                          title=legend_title, fontsize=10)
+    elif handles and below:
+        # matplotlib 3.6 lays out no figure legend: keep a strip of the
+        # figure for the legend and the footer, under the panels.
+        ncols = min(len(labels), 4 if max(map(len, labels)) > 22 else 6)
+        rows = math.ceil(len(labels) / ncols)
+        foot_in = 0.16 * (footer.count("\n") + 1) + 0.05
+        strip_in = 0.2 * rows + (0.3 if legend_title else 0.12) + foot_in
+        height = fig.get_figheight() + strip_in
+        fig.set_figheight(height)
+        frac = strip_in / height
+        engine.set(rect=(0, frac, 1, 1 - frac))
+        fig.legend(handles, labels, loc="upper center",
+                   bbox_to_anchor=(0.5, frac), ncols=ncols, frameon=False,
+                   title=legend_title, fontsize=8, title_fontsize=8,
+                   handletextpad=0.4, columnspacing=1.2, borderaxespad=0.1)
+        fig.text(0.5, 0.04 / height, footer, ha="center", va="bottom",
+                 fontsize=7, color="#555555")
+        engine.set(w_pad=0.12, h_pad=0.1)
+        return fig
     elif handles:
         axes[-1].legend(handles, labels, loc="upper left",
                         bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
                         frameon=False, title=legend_title, fontsize=9)
-    fig.get_layout_engine().set(w_pad=0.12, h_pad=0.1)   # inches of margin
-    several = isinstance(ds, list)
-    footer = "\n".join(f"{d.label}: {context_footer(d)}" for d in ds) \
-        if several else context_footer(ds)
+    engine.set(w_pad=0.12, h_pad=0.1)   # inches of margin
     fig.supxlabel(footer, fontsize=7, color="#555555")
     return fig
 
@@ -141,83 +175,170 @@ def contexts_of(points):
     return sorted(ctxs, key=lambda c: order_index(c, CONTEXT_ORDER))
 
 
-def grouped_bars(ax, groups, members, get, colour, style, fmt):
-    """Bars for groups (x) x members (side by side); get(g, m) -> Point|None.
+def pinned_points(points):
+    """The points a headline chart shows: the pinned placements (cross,
+    same) when the run has them, else all (a run without /pin: names, or
+    only unpinned). Returns (points, placements shown, unpinned left out).
+    Unpinned, a blocking transport measures the cross-core wake-up, not
+    itself (docs/MEASURING.md), so it is left out when pinned figures exist.
+    """
+    pins = sorted({placement(p.key) for p in points}, key=placement_order)
+    pinned = [q for q in pins if q not in (None, "none")]
+    if not pinned:
+        return list(points), pins, False
+    return [p for p in points if placement(p.key) in pinned], pinned, True
 
-    Returns handles for a legend of members."""
-    width = 0.8 / max(1, len(members))
-    handles = {}
-    for gi, g in enumerate(groups):
+
+def pin_title(pin):
+    return {"cross": "pinned to two CPUs (--pin=cross)",
+            "same": "pinned to one CPU (--pin=same)",
+            "none": "unpinned (--pin=none)"}.get(pin, "placement not recorded"
+                                                  if pin is None else pin)
+
+
+def floor_lines(ax, ds, context, pin):
+    """Dashed reference lines at the cache-line and futex floors of the
+    same placement and context, measured in the same run (a spawned peer
+    is a process: it gets the process floors)."""
+    floors = {(p.key.subject, p.key.context, placement(p.key)): p
+              for p in ds.select("floor") if p.metric == "latency"}
+    drawn = []
+    for kind, label, style in (("cacheline", "cache-line floor", ":"),
+                               ("futex", "futex floor", "--")):
+        f = floors.get((kind, context, pin)) or \
+            floors.get((kind, "process" if context == "spawn" else context,
+                        pin))
+        if f is None:
+            continue
+        ax.axhline(f.median, color=FLOOR_COLOUR, linestyle=style,
+                   linewidth=1.2, zorder=1)
+        ax.annotate(f"{label} {fmt_seconds(f.median, 2)}", (0.01, f.median),
+                    xycoords=("axes fraction", "data"), xytext=(0, 2),
+                    textcoords="offset points", fontsize=7, va="bottom",
+                    color=FLOOR_COLOUR)
+        drawn.append(f.median)
+    return drawn
+
+
+def dot_rows(ax, rows, members, get, look, fmt, marked=None):
+    """A horizontal dot plot (no bars: a bar on a log axis starts at an
+    arbitrary baseline): one row per entry of rows (y), one dot per member
+    in the row, offset a little; whiskers: the spread; the median's value
+    beside the whisker. get(row, member) -> Point|None; look(member) ->
+    (colour, marker); marked(point) -> True draws the dot hollow (e.g.
+    oversubscribed). Returns the values drawn and {member: handle}."""
+    n = max(1, len(members))
+    step = min(0.22, 0.8 / n)
+    values, handles = [], {}
+    for ri, row in enumerate(rows):
         for mi, m in enumerate(members):
-            p = get(g, m)
+            p = get(row, m)
             if p is None:
                 continue
-            x = gi - 0.4 + width * (mi + 0.5)
-            st = style(g, m)
-            bar = ax.bar(x, p.median, width * 0.92, color=colour(g, m),
-                         alpha=st.get("alpha", 1.0), hatch=st.get("hatch"),
-                         edgecolor="#333333", linewidth=0.6,
-                         yerr=[[p.median - p.lo], [p.hi - p.median]],
-                         capsize=3, error_kw={"elinewidth": 1})
-            ax.annotate(fmt(p.median), (x, p.hi), xytext=(0, 6),
-                        textcoords="offset points", ha="center",
-                        va="bottom", fontsize=7, rotation=90)
-            handles.setdefault(m, bar)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    return handles
+            y = ri + (mi - (n - 1) / 2) * step
+            colour, marker = look(m)
+            hollow = bool(marked and marked(p))
+            h = ax.errorbar([p.median], [y], xerr=[[max(0.0, p.median - p.lo)],
+                                                   [max(0.0, p.hi - p.median)]],
+                            fmt=marker, color=colour, markersize=6,
+                            markerfacecolor="white" if hollow else colour,
+                            markeredgewidth=1.4 if hollow else 1.0,
+                            elinewidth=1, capsize=2, linestyle="none")
+            ax.annotate(fmt(p.median), (p.hi, y), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=7,
+                        color="#333333")
+            values += [p.lo, p.hi]
+            handles.setdefault(m, h)
+    ax.set_yticks(range(len(rows)))
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    for ri in range(len(rows)):           # a light band per row
+        if ri % 2:
+            ax.axhspan(ri - 0.5, ri + 0.5, color="#f4f4f4", zorder=0)
+    return values, handles
 
 
-def subject_bars(ax, ds, pts, ctxs, fmt):
-    """Bars per subject (x) and context (side by side, by fill); the
-    subjects' labels set. Returns the subjects and the (subject, context)
-    -> Point index."""
-    subjects = list(by_subject(pts))
-    index = {(p.key.subject, p.key.context): p for p in pts}
-    grouped_bars(ax, subjects, ctxs, lambda g, m: index.get((g, m)),
-                 lambda g, m: colour_of(ds.ranks, g),
-                 lambda g, m: context_bar(m), fmt)
-    ax.set_xticklabels(subjects)
-    return subjects, index
+def dot_log_axis(ax, values, formatter, room=0.3):
+    """Log x axis for a dot plot, with room on the right for the labels."""
+    set_log_axis(ax, "x", values, formatter, pad=1.3, max_ticks=6)
+    lo, hi = ax.get_xlim()
+    ax.set_xlim(lo, hi * (hi / lo) ** room)
+
+
+def member_legend(members, look, titles=None):
+    from matplotlib.lines import Line2D
+    return [Line2D([], [], linestyle="none", marker=look(m)[1],
+                   color=look(m)[0], markersize=6) for m in members], \
+        [(titles or {}).get(m, m) for m in members]
+
+
+def oversub_legend(handles, labels, points, ds):
+    """Adds the hollow-marker entry when any point is oversubscribed."""
+    from matplotlib.lines import Line2D
+    if any(oversubscribed(p, ds.context) for p in points):
+        handles = list(handles) + [Line2D([], [], linestyle="none",
+                                          marker="o", color="#333333",
+                                          markerfacecolor="white")]
+        labels = list(labels) + [OVERSUB_LABEL]
+    return handles, labels
+
+
+def context_look(ctx):
+    return CONTEXT_DOT.get(ctx, OTHER_DOT)
+
+
+def pin_look(pin):
+    return PIN_DOT.get(pin or "none", OTHER_DOT)
 
 
 def context_legend(contexts):
-    from matplotlib.patches import Patch
-    return [Patch(facecolor="#888888", edgecolor="#333333",
-                  alpha=CONTEXT_BAR.get(c, {}).get("alpha", 1.0),
-                  hatch=context_bar(c)["hatch"]) for c in
-            contexts]
-
-
-def bar_log_axis(ax, points, formatter):
-    """Log y axis for bars, with head room for the rotated value labels."""
-    values = [p.lo for p in points] + [p.hi for p in points]
-    set_log_axis(ax, "y", values, formatter, pad=1.6)
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(lo, hi * (hi / lo) ** 0.12)
+    """Legend handles of the contexts' dots (for callers of the old name)."""
+    return member_legend(contexts, context_look)[0]
 
 
 # ------------------------------------------------------------ the charts
 
 def plot_roundtrip(ds, scenario="roundtrip", title=None):
-    """Latency per round trip against size, one panel per context."""
-    pts = ds.select(scenario)
+    """Latency per round trip against size: one row of panels per pinned
+    placement, one column per context, with the floors of that placement
+    as reference lines. Unpinned figures are left out when pinned ones
+    exist (they measure the wake-up, not the transport)."""
+    pts, pins, dropped = pinned_points(ds.select(scenario))
     if not pts:
         return None
     ctxs = contexts_of(pts)
-    fig, axes = new_figure(4.6 * len(ctxs) + 1.6, 4.8, len(ctxs), sharey=True)
-    for ax, ctx in zip(axes, ctxs):
-        line_panel(ax, by_subject(p for p in pts if p.key.context == ctx),
-                   "latency", ds.ranks)
-        size_axis(ax, [p.key.param for p in pts])
-        ax.set_title(f"{ctx} context")
-    set_log_axis(axes[0], "y", [p.lo for p in pts] + [p.hi for p in pts],
-                 tick_seconds)
-    axes[0].set_ylabel("round-trip latency (per round trip, log)")
+    nrows, ncols = len(pins), len(ctxs)
+    fig, grid = new_grid(PAGE_WIDTH_IN, 1.9 + 3.0 * nrows, nrows, ncols)
+    values = [p.lo for p in pts] + [p.hi for p in pts]
+    for r, pin in enumerate(pins):
+        for c, ctx in enumerate(ctxs):
+            ax = grid[r][c]
+            here = [p for p in pts if p.key.context == ctx and
+                    placement(p.key) == pin]
+            line_panel(ax, by_subject(here), "latency", ds.ranks)
+            values += floor_lines(ax, ds, ctx, pin)
+            size_axis(ax, [p.key.param for p in pts])
+            ax.set_title(f"{ctx}, {pin_title(pin)}" if pin else
+                         f"{ctx} context", fontsize=9)
+            if not here:
+                ax.annotate("not measured in this placement", (0.5, 0.5),
+                            xycoords="axes fraction", ha="center",
+                            fontsize=8, color="#777777")
+            if c == 0:
+                ax.set_ylabel("round trip (log)")
+            if r < nrows - 1:
+                ax.set_xlabel("")
+    set_log_axis(grid[0][0], "y", values, tick_seconds)
+    axes = [ax for row in grid for ax in row]
     h, lab = collect_legend(axes)
-    return finish(fig, axes, title or "Round-trip latency vs message size "
-                  "(median, bars: spread; lower is better)", ds, h, lab,
-                  "transport")
+    from matplotlib.lines import Line2D
+    h += [Line2D([], [], color=FLOOR_COLOUR, linestyle=":"),
+          Line2D([], [], color=FLOOR_COLOUR, linestyle="--")]
+    lab += ["cache-line floor (same placement)", "futex floor (same "
+            "placement)"]
+    sub = " — pinned runs only" if dropped else ""
+    return finish(fig, axes, title or "Round-trip latency vs message size"
+                  f"{sub} (lower is better)", ds, h, lab, "transport",
+                  below=True)
 
 
 def pick_size(sizes, wanted):
@@ -226,27 +347,39 @@ def pick_size(sizes, wanted):
 
 
 def plot_processing(ds, size):
-    """Threads vs processes per transport at one size, grouped bars."""
-    pts = [p for p in ds.select("roundtrip") if p.key.param == size]
+    """Threads vs processes per transport at one size: dots per context,
+    one panel per pinned placement."""
+    pts, pins, dropped = pinned_points(
+        [p for p in ds.select("roundtrip") if p.key.param == size])
     if not pts:
         return None
     ctxs = contexts_of(pts)
-    fig, axes = new_figure(max(7.0, 1.0 * len(by_subject(pts)) + 3), 5.0)
-    ax = axes[0]
-    subjects, index = subject_bars(ax, ds, pts, ctxs,
-                                   lambda v: fmt_seconds(v, 2))
-    labels = []
-    for s in subjects:
-        t, p = index.get((s, "thread")), index.get((s, "process"))
-        ratio = f"\nprocess/thread\n{fmt_ratio(p.median / t.median)}" \
-            if t and p else ""
-        labels.append(s + ratio)
-    ax.set_xticklabels(labels, fontsize=8)
-    bar_log_axis(ax, pts, tick_seconds)
-    ax.set_ylabel("round-trip latency (log)")
-    return finish(fig, axes, f"Threads vs processes: round trip of "
-                  f"{fmt_size(size)} per transport (lower is better)", ds,
-                  context_legend(ctxs), ctxs, "context")
+    subjects = list(by_subject(pts))
+    fig, axes = new_figure(PAGE_WIDTH_IN, 1.6 + 0.45 * len(subjects),
+                           len(pins), sharey=True)
+    index = {(p.key.subject, p.key.context, placement(p.key)): p
+             for p in pts}
+    values = []
+    for ax, pin in zip(axes, pins):
+        v, _ = dot_rows(ax, subjects, ctxs,
+                        lambda s, c, pin=pin: index.get((s, c, pin)),
+                        context_look, lambda v: fmt_seconds(v, 2))
+        values += v
+        labels = []
+        for s in subjects:
+            t, p = index.get((s, "thread", pin)), \
+                index.get((s, "process", pin))
+            labels.append(s + (f"\nprocess/thread {fmt_ratio(p.median / t.median)}"
+                               if t and p else ""))
+        ax.set_yticklabels(labels, fontsize=8)
+        ax.set_title(pin_title(pin) if pin else "", fontsize=9)
+        ax.set_xlabel("round trip (log; lower is better)")
+    for ax in axes:
+        dot_log_axis(ax, values, tick_seconds)
+    h, lab = member_legend(ctxs, context_look)
+    return finish(fig, axes, f"Threads vs processes: {fmt_size(size)} round "
+                  "trip per transport" + (" (pinned runs)" if dropped else ""),
+                  ds, h, lab, "context")
 
 
 def plot_throughput(ds, scenario="throughput", title=None, legend="transport"):
@@ -257,7 +390,7 @@ def plot_throughput(ds, scenario="throughput", title=None, legend="transport"):
     if not body:
         return None
     ctxs = contexts_of(body)
-    fig, axes = new_figure(4.6 * len(ctxs) + 1.6, 4.8, len(ctxs), sharey=True)
+    fig, axes = new_figure(PAGE_WIDTH_IN, 4.6, len(ctxs), sharey=True)
     for ax, ctx in zip(axes, ctxs):
         groups = by_subject(p for p in body if p.key.context == ctx)
         if bound:
@@ -270,35 +403,49 @@ def plot_throughput(ds, scenario="throughput", title=None, legend="transport"):
     axes[0].set_ylabel("throughput (bytes/s, log)")
     h, lab = collect_legend(axes)
     return finish(fig, axes, title or "Streaming throughput vs message size "
-                  "(higher is better)", ds, h, lab, legend)
+                  "(higher is better)", ds, h, lab, legend, below=True)
 
 
 def plot_dict(ds):
-    """Shared-dict lookups/s per kind, bars per reader count, log scale."""
+    """Shared-dict lookups/s: one panel per context, one row per kind
+    (fastest first), a dot per reader count; hollow: oversubscribed."""
     pts = ds.select("dict")
     if not pts:
         return None
-    groups = []
-    for p in pts:
-        g = (p.key.subject, p.key.context)
-        if g not in groups:
-            groups.append(g)
+    ctxs = contexts_of(pts)
     readers = sorted({p.key.param for p in pts})
     index = {(p.key.subject, p.key.context, p.key.param): p for p in pts}
-    fig, axes = new_figure(max(7.0, 1.1 * len(groups) + 3), 5.0)
-    ax = axes[0]
-    handles = grouped_bars(
-        ax, groups, readers, lambda g, r: index.get((g[0], g[1], r)),
-        lambda g, r: READER_COLOURS[readers.index(r) % len(READER_COLOURS)],
-        lambda g, r: {}, lambda v: fmt_si(v, digits=2))
-    ax.set_xticklabels([f"{k}\n({c})" for k, c in groups], fontsize=8)
-    bar_log_axis(ax, pts, tick_si)
-    ax.set_ylabel("lookups/s, all readers together (log)")
+    rows = {}
+    for ctx in ctxs:
+        here = [p for p in pts if p.key.context == ctx]
+        best = {}
+        for p in here:
+            best[p.key.subject] = max(best.get(p.key.subject, 0), p.median)
+        rows[ctx] = sorted(best, key=lambda s: -best[s])
+    height = 1.7 + 0.3 * max(len(r) for r in rows.values())
+    fig, axes = new_figure(PAGE_WIDTH_IN, height, len(ctxs))
+
+    def look(r):
+        return (READER_COLOURS[readers.index(r) % len(READER_COLOURS)],
+                MARKERS[readers.index(r) % len(MARKERS)])
+    values = []
+    for ax, ctx in zip(axes, ctxs):
+        v, _ = dot_rows(ax, rows[ctx], readers,
+                        lambda s, r, ctx=ctx: index.get((s, ctx, r)), look,
+                        lambda v: fmt_si(v, digits=2),
+                        lambda p: oversubscribed(p, ds.context))
+        values += v
+        ax.set_yticklabels(rows[ctx], fontsize=8)
+        ax.set_title(f"{ctx} context", fontsize=10)
+        ax.set_xlabel("lookups/s, all readers together (log)")
+    for ax in axes:
+        dot_log_axis(ax, values, tick_si)
+    h, lab = member_legend(readers, look, {
+        r: f"{r} reader" + ("s" if r != 1 else "") for r in readers})
+    h, lab = oversub_legend(h, lab, pts, ds)
     return finish(fig, axes, "Shared dict: lookups per second by kind and "
-                  "number of readers (higher is better)", ds,
-                  list(handles.values()),
-                  [f"{r} reader" + ("s" if r != 1 else "") for r in handles],
-                  "readers")
+                  "number of readers (higher is better)", ds, h, lab,
+                  "readers", below=True)
 
 
 def plot_connection_setup(ds):
@@ -310,85 +457,122 @@ def plot_connection_setup(ds):
         return None
     ctxs = sorted({p.key.context for _, pts in panels for p in pts},
                   key=lambda c: order_index(c, CONTEXT_ORDER))
-    fig, axes = new_figure(4.4 * len(panels) + 1.6, 4.8, len(panels))
+    nrows = max(len(by_subject(pts)) for _, pts in panels)
+    fig, axes = new_figure(PAGE_WIDTH_IN, 1.8 + 0.45 * nrows, len(panels))
     for ax, (scenario, pts) in zip(axes, panels):
         latency = scenario == "connection-roundtrip"
         fmt = (lambda v: fmt_seconds(v, 2)) if latency else \
             (lambda v: fmt_si(v, digits=2))
-        subject_bars(ax, ds, pts, ctxs, fmt)
-        bar_log_axis(ax, pts, tick_seconds if latency else tick_si)
+        subjects = list(by_subject(pts))
+        index = {(p.key.subject, p.key.context): p for p in pts}
+        values, _ = dot_rows(ax, subjects, ctxs,
+                             lambda s, c: index.get((s, c)), context_look,
+                             fmt)
+        ax.set_yticklabels(subjects, fontsize=9)
+        dot_log_axis(ax, values, tick_seconds if latency else tick_si)
         if latency:
             sizes = sorted({p.key.param for p in pts})
             ax.set_title("round trip of " + ", ".join(map(fmt_size, sizes))
                          + " (lower is better)", fontsize=10)
-            ax.set_ylabel("round-trip latency (log)")
+            ax.set_xlabel("round-trip latency (log)")
         else:
             ax.set_title("connect + accept + close (higher is better)",
                          fontsize=10)
-            ax.set_ylabel("connections/s (log)")
+            ax.set_xlabel("connections/s (log)")
+    h, lab = member_legend(ctxs, context_look)
     return finish(fig, axes, "Listener/Client: connection set-up and "
-                  "round trip per address family", ds,
-                  context_legend(ctxs), ctxs, "context")
+                  "round trip per address family", ds, h, lab, "context")
 
 
 def plot_floor(ds):
-    """The floor: raw round trips per kind, and memcpy bandwidth."""
+    """The floor: raw round trips per kind, one panel per context, a dot
+    per placement (none, cross, same)."""
     pts = [p for p in ds.select("floor") if p.metric == "latency"]
     if not pts:
         return None
     ctxs = contexts_of(pts)
-    fig, axes = new_figure(max(6.5, 1.1 * len(by_subject(pts)) + 3), 4.8)
-    ax = axes[0]
-    subject_bars(ax, ds, pts, ctxs, lambda v: fmt_seconds(v, 2))
-    bar_log_axis(ax, pts, tick_seconds)
-    ax.set_ylabel("round-trip latency (log)")
+    pins = sorted({placement(p.key) for p in pts}, key=placement_order)
+    rows = []
+    for p in pts:
+        r = (p.key.subject, p.key.param)
+        if r not in rows:
+            rows.append(r)
+    index = {(p.key.subject, p.key.param, p.key.context, placement(p.key)): p
+             for p in pts}
+    fig, axes = new_figure(PAGE_WIDTH_IN, 1.8 + 0.36 * len(rows), len(ctxs),
+                           sharey=True)
+    values = []
+    for ax, ctx in zip(axes, ctxs):
+        v, _ = dot_rows(ax, rows, pins,
+                        lambda r, pin, ctx=ctx: index.get((r[0], r[1], ctx,
+                                                           pin)),
+                        pin_look, lambda v: fmt_seconds(v, 2))
+        values += v
+        ax.set_yticklabels([s + (f" {fmt_size(q)}" if q >= 0 else "")
+                            for s, q in rows], fontsize=8)
+        ax.set_title(f"{ctx} context", fontsize=10)
+        ax.set_xlabel("round trip (log; lower is better)")
+    for ax in axes:
+        dot_log_axis(ax, values, tick_seconds)
+    h, lab = member_legend(pins, pin_look,
+                           {p: pin_title(p) for p in pins})
     return finish(fig, axes, "The floor: smallest possible round trip per "
-                  "mechanism (lower is better)", ds, context_legend(ctxs),
-                  ctxs, "context")
+                  "mechanism and CPU placement", ds, h, lab, "placement",
+                  below=True)
 
 
 def plot_startup(ds):
-    """Start-up cost per context/transport, and fork cost against RSS."""
+    """Start-up cost per context/transport, and start-up against RSS."""
     pts = ds.select("startup")
     plain = [p for p in pts if p.key.param < 0]
     rss = [p for p in pts if p.key.param >= 0]
     if not pts:
         return None
     ncols = (1 if plain else 0) + (1 if rss else 0)
-    fig, axes = new_figure(5.0 * ncols + 1.6, 4.8, ncols)
+    fig, axes = new_figure(PAGE_WIDTH_IN, 4.6, ncols)
     handles, labels = None, None
     if plain:
         ax = axes[0]
         ctxs = contexts_of(plain)
-        subject_bars(ax, ds, plain, ctxs, lambda v: fmt_seconds(v, 2))
-        bar_log_axis(ax, plain, tick_seconds)
-        ax.set_ylabel("time to start a peer and connect (log)")
+        subjects = list(by_subject(plain))
+        index = {(p.key.subject, p.key.context): p for p in plain}
+        values, _ = dot_rows(ax, subjects, ctxs,
+                             lambda s, c: index.get((s, c)), context_look,
+                             lambda v: fmt_seconds(v, 2))
+        ax.set_yticklabels(subjects, fontsize=9)
+        dot_log_axis(ax, values, tick_seconds)
+        ax.set_xlabel("time to start a peer and connect (log)")
         ax.set_title("per transport (lower is better)", fontsize=10)
-        handles, labels = context_legend(ctxs), ctxs
+        handles, labels = member_legend(ctxs, context_look, CONTEXT_NAMES)
     if rss:
         ax = axes[-1]
-        # One line per context: fork (process) grows with the parent, spawn should not.
+        # One line per context: fork (process) grows with the parent's
+        # memory, spawn should not. Linear axes: no baseline to invent.
         rss_ctxs = contexts_of(rss)
         for ctx in rss_ctxs:
             line = sorted((p for p in rss if p.key.context == ctx),
                           key=lambda p: p.key.param)
             med, yerr = errbar_args(line)
-            ax.errorbar([p.key.param for p in line], med, yerr=yerr, marker="o",
-                        color=RSS_LINE.get(ctx, "#888888"),
-                        linestyle="-" if ctx == "process" else "--", capsize=3,
-                        label=ctx)
-        if len(rss_ctxs) > 1:   # kept as an artist: finish() puts its own legend here
-            ax.add_artist(ax.legend(fontsize=8, loc="upper left"))
+            colour, marker = context_look(ctx)
+            ax.errorbar([p.key.param for p in line], med, yerr=yerr,
+                        marker=marker, color=colour, linestyle="-",
+                        capsize=3, label=CONTEXT_NAMES.get(ctx, ctx))
         ax.set_xlabel("parent RSS (MiB)")
-        ax.set_ylabel("time to start a process")
+        ax.set_ylabel("time to start the peer (pipe)")
         ax.set_ylim(0, max(p.hi for p in rss) * 1.15)
         from matplotlib.ticker import FuncFormatter
         ax.yaxis.set_major_formatter(FuncFormatter(
             lambda v, _: tick_seconds(v) if v > 0 else "0"))
-        ax.set_title(" and ".join(rss_ctxs) + " start-up vs parent memory",
-                     fontsize=10)
+        ax.set_title("start-up vs the parent's memory", fontsize=10)
+        if handles is None:
+            handles, labels = collect_legend([ax])
+        else:
+            for ctx in rss_ctxs:
+                if ctx not in [c for c in contexts_of(plain)]:
+                    handles += member_legend([ctx], context_look)[0]
+                    labels.append(CONTEXT_NAMES.get(ctx, ctx))
     return finish(fig, axes, "Start-up: cost of creating the peer", ds,
-                  handles, labels, "context" if handles else None)
+                  handles, labels, "context", below=True)
 
 
 def compare_panel(ax, datasets, keys, rows, metric):
@@ -425,9 +609,10 @@ def compare_panel(ax, datasets, keys, rows, metric):
                             textcoords="offset points", va="center",
                             fontsize=7, color="#555555" if not apart else
                             "#1a7f37" if r > 1 else "#b42318")
-        ax.barh(ys, meds, height * 0.9, xerr=errs, capsize=2,
-                color=COMPARE_COLOURS[fi % len(COMPARE_COLOURS)],
-                label=ds.label, error_kw={"elinewidth": 0.8})
+        # dots, not bars: a bar on a log axis starts at an arbitrary value
+        ax.errorbar(meds, ys, xerr=errs, capsize=2, fmt="o", markersize=5,
+                    color=COMPARE_COLOURS[fi % len(COMPARE_COLOURS)],
+                    label=ds.label, elinewidth=0.8, linestyle="none")
     formatter = {"latency": tick_seconds, "bytes": tick_bps}.get(metric,
                                                                  tick_si)
     set_log_axis(ax, "x", values, formatter, pad=1.3, max_ticks=5)
@@ -506,31 +691,43 @@ def percentile_points(ds, size):
 
 
 def plot_latency_percentiles(ds, size):
-    """p50 ... max per transport, one panel per context, log axis."""
-    pts = percentile_points(ds, size)
+    """p50 ... max per transport: one row of panels per pinned placement
+    (unpinned left out when pinned figures exist), one column per context,
+    log axis."""
+    pts, pins, dropped = pinned_points(percentile_points(ds, size))
     if not pts:
         return None
     ctxs = contexts_of(pts)
-    fig, axes = new_figure(4.6 * len(ctxs) + 1.6, 4.8, len(ctxs), sharey=True)
+    fig, grid = new_grid(PAGE_WIDTH_IN, 1.9 + 3.0 * len(pins), len(pins),
+                         len(ctxs))
     xs = range(len(PERCENTILES))
     values = []
-    for ax, ctx in zip(axes, ctxs):
-        for subject, sp in by_subject(p for p in pts
-                                      if p.key.context == ctx).items():
-            ys = [sp[0].counters[k] * 1e-9 for k, _ in PERCENTILES]
-            values += ys
-            py = subject.startswith("py-")
-            ax.plot(xs, ys, label=subject, color=colour_of(ds.ranks, subject),
-                    marker=marker_of(ds.ranks, subject), markersize=6,
-                    markerfacecolor="white" if py else None,
-                    linestyle=":" if py else "-", linewidth=1.6)
-        ax.set_xticks(list(xs))
-        ax.set_xticklabels([label for _, label in PERCENTILES])
-        ax.set_xlabel("percentile of the round trips")
-        ax.set_title(f"{ctx} context")
-    set_log_axis(axes[0], "y", values, tick_seconds)
-    axes[0].set_ylabel("round-trip latency (log)")
+    for r, pin in enumerate(pins):
+        for c, ctx in enumerate(ctxs):
+            ax = grid[r][c]
+            here = [p for p in pts if p.key.context == ctx and
+                    placement(p.key) == pin]
+            for subject, sp in by_subject(here).items():
+                ys = [sp[0].counters[k] * 1e-9 for k, _ in PERCENTILES]
+                values += ys
+                py = subject.startswith("py-")
+                ax.plot(xs, ys, label=subject,
+                        color=colour_of(ds.ranks, subject),
+                        marker=marker_of(ds.ranks, subject), markersize=5,
+                        markerfacecolor="white" if py else None,
+                        linestyle=":" if py else "-", linewidth=1.4)
+            ax.set_xticks(list(xs))
+            ax.set_xticklabels([label for _, label in PERCENTILES],
+                               fontsize=8)
+            if r == len(pins) - 1:
+                ax.set_xlabel("percentile of the round trips")
+            if c == 0:
+                ax.set_ylabel("round trip (log)")
+            ax.set_title(f"{ctx}, {pin_title(pin)}" if pin else
+                         f"{ctx} context", fontsize=9)
+    set_log_axis(grid[0][0], "y", values, tick_seconds)
+    axes = [ax for row in grid for ax in row]
     h, lab = collect_legend(axes)
-    return finish(fig, axes, f"Tail latency of {fmt_size(size)} round trips "
-                  "(median over repetitions; lower is better)", ds, h, lab,
-                  "transport")
+    return finish(fig, axes, f"Tail latency of {fmt_size(size)} round trips"
+                  + (" — pinned runs only" if dropped else "") +
+                  " (lower is better)", ds, h, lab, "transport", below=True)

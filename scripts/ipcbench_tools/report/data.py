@@ -141,6 +141,22 @@ def oversubscribed(point, context):
     return busy is not None and cpus is not None and busy > cpus
 
 
+PLACEMENTS = ("none", "cross", "same")   # --pin; a /pin:<p> name component
+
+
+def placement(key):
+    """The CPU placement in a Key's extra ("pin:cross" -> "cross"), or None
+    for a benchmark measured without one (old files, throughput...)."""
+    for part in key.extra.split("/"):
+        if part.startswith("pin:"):
+            return part[4:]
+    return None
+
+
+def placement_order(pin):
+    return order_index(pin or "none", PLACEMENTS)
+
+
 def point_order(p):
     """Subjects in the order the results list them (registration order:
     Google Benchmark's family_index), then context, parameter, the rest."""
@@ -154,6 +170,8 @@ def order_index(name, order):
 
 def param_text(key):
     name = SCENARIOS.get(key.scenario, GENERIC)[1]
+    if key.param < 0:       # a benchmark without the parameter (floor/futex)
+        return f"no {name}" if name else "-"
     if name == "size":
         return fmt_size(key.param)
     if name == "readers":
@@ -182,7 +200,9 @@ def parse_name(run_name):
         extra = positional[2:] + extra
         positional = (positional + ["", ""])[:2]
     if name.scenario == "startup" and len(positional) == 1 and param >= 0:
-        positional.append("fork")          # startup/process/rss:<MiB>
+        # startup/<context>/rss:<MiB> runs over pipes (bench/startup.cpp);
+        # the context says how the peer starts (process = fork, spawn)
+        positional.append("pipe")
     if len(positional) != 2:
         raise ValueError("expected <scenario>/<name>/<context>")
     context = positional[ctx_pos]

@@ -14,12 +14,22 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
 # 210 subjects.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 BOUND_COLOUR = "#000000"    # memcpy: an upper bound, not a way to talk
-CONTEXT_BAR = {"thread": {"alpha": 0.5, "hatch": ""},
-               "process": {"alpha": 0.95, "hatch": "//"},
-               "spawn": {"alpha": 0.95, "hatch": "xx"}}
-OTHER_CONTEXT_BAR = {"hatch": ".."}
+# The report page is 1100 px wide (render.py); no chart is drawn wider, so
+# none is scaled down until its labels cannot be read.
+PAGE_WIDTH_IN = 11.0
+PNG_DPI = 150
+# Dot plots (no bars on log axes): a colour and a marker per context, per
+# CPU placement, per reader count.
+CONTEXT_DOT = {"thread": ("#4c72b0", "o"), "process": ("#dd8452", "s"),
+               "spawn": ("#55a868", "^")}
+CONTEXT_NAMES = {"thread": "thread", "process": "process (fork)",
+                 "spawn": "spawn (new program)"}
+PIN_DOT = {"none": ("#9a9a9a", "o"), "cross": ("#1f77b4", "s"),
+           "same": ("#d62728", "D")}
+OTHER_DOT = ("#8c564b", "X")
 READER_COLOURS = ("#9ecae1", "#4292c6", "#08519c", "#08306b", "#041a3d")
-RSS_LINE = {"process": "#444444", "spawn": "#dd8452"}
+FLOOR_COLOUR = "#555555"    # floor reference lines
+OVERSUB_LABEL = "hollow: oversubscribed (busy peers > CPUs)"
 COMPARE_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b2")
 
 
@@ -43,7 +53,3 @@ def colour_of(ranks, name):
 
 def marker_of(ranks, name):
     return MARKERS[rank_of(ranks, name) % len(MARKERS)]
-
-
-def context_bar(context):
-    return CONTEXT_BAR.get(context, OTHER_CONTEXT_BAR)
