@@ -113,7 +113,9 @@ class PipelineTest(unittest.TestCase):
             self.assertIn("<svg", self.read(f"{chart}.svg")[:2000], chart)
         html = self.read("index.html")
         self.assertIn("<td>Plain dict lookup, same thread</td>", html)
-        self.assertEqual(html.count("data:image/png;base64,"), 4)
+        # the charts are embedded as SVG (sharp at any width), not PNG
+        self.assertEqual(html.count("data:image/svg+xml;base64,"), 4)
+        self.assertNotIn("data:image/png", html)
 
     def test_plain_dict_row_matches_pyref_json(self):
         rate = median_rate(self.docs["py"],
