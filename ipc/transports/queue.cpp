@@ -112,7 +112,23 @@ class QueueTransport final : public Transport {
   std::shared_ptr<MessageQueue> in_;
 };
 
+class SharedMutexQueue final : public SharedQueue {
+ public:
+  explicit SharedMutexQueue(const Options& options)
+      : queue_(options.buffer_bytes, options.timeout) {}
+  void put(std::span<const std::byte> message) override { queue_.push(message); }
+  std::size_t get(std::span<std::byte> buffer) override { return queue_.pop(buffer); }
+  void close() noexcept override { queue_.close(); }
+
+ private:
+  MessageQueue queue_;
+};
+
 }  // namespace
+
+std::unique_ptr<SharedQueue> make_shared_mutex_queue(const Options& options, std::size_t) {
+  return std::make_unique<SharedMutexQueue>(options);
+}
 
 Channel make_queue_channel(const Options& options) {
   auto a_to_b = std::make_shared<MessageQueue>(options.buffer_bytes, options.timeout);

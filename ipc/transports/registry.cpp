@@ -8,7 +8,9 @@
 #include "ipc/transports/peer_boost_spsc.hpp"
 #include "ipc/transports/pipe.hpp"
 #include "ipc/transports/queue.hpp"
+#include "ipc/transports/shared_fd.hpp"
 #include "ipc/transports/shm_boost.hpp"
+#include "ipc/transports/shm_mpmc.hpp"
 #include "ipc/transports/shm_ring.hpp"
 #include "ipc/transports/tcp.hpp"
 #include "ipc/transports/uds.hpp"
@@ -105,9 +107,38 @@ constexpr std::array kTransports = {
                   .summary = "in-process mutex + condition variable queue"},
 };
 
+// THE table of queues shared by many (the pool and fan-in scenarios): one row per kind.
+// A kind named as a transport above is the same mechanism, shared.
+constexpr std::array kSharedQueues = {
+    SharedQueueInfo{.name = "queue",
+                    .make = make_shared_mutex_queue,
+                    .cross_process = false,
+                    .summary = "one mutex + condition variable deque (Queue.Queue), threads only"},
+    SharedQueueInfo{.name = "pipe",
+                    .make = make_shared_pipe_queue,
+                    .cross_process = true,
+                    .summary = "a packet-mode pipe (O_DIRECT): atomic writes <= PIPE_BUF, one "
+                               "packet per read",
+                    .max_message = shared_pipe_max_message},
+    SharedQueueInfo{.name = "uds-dgram",
+                    .make = make_shared_dgram_queue,
+                    .cross_process = true,
+                    .summary = "socketpair(AF_UNIX, SOCK_DGRAM): one datagram per recv"},
+    SharedQueueInfo{.name = "uds-seqpacket",
+                    .make = make_shared_seqpacket_queue,
+                    .cross_process = true,
+                    .summary = "socketpair(AF_UNIX, SOCK_SEQPACKET): one record per recv"},
+    SharedQueueInfo{.name = "shm-mpmc",
+                    .make = make_shm_mpmc_queue,
+                    .cross_process = true,
+                    .summary = "our MPMC ring in shared memory (Vyukov slots), spin then futex"},
+};
+
 }  // namespace
 
 std::span<const TransportInfo> transports() { return kTransports; }
+
+std::span<const SharedQueueInfo> shared_queues() { return kSharedQueues; }
 
 const TransportInfo& find_transport(std::string_view name) {
   std::string known;
