@@ -13,6 +13,7 @@
 
 #include "bench/canary.hpp"
 #include "bench/progress.hpp"
+#include "ipc/core/shared_queue.hpp"
 #include "ipc/core/transport.hpp"
 #include "ipc/run/peer.hpp"
 
@@ -21,7 +22,9 @@ namespace bench {
 struct Config {
   std::chrono::milliseconds timeout{5000};
   std::vector<const ipc::TransportInfo*> transports;  // chosen with --transports
-  std::vector<ipc::Context> contexts;                 // chosen with --contexts
+  // The shared queue kinds (pool, fanin) chosen with --transports (its names of them).
+  std::vector<const ipc::SharedQueueInfo*> shared_queues;
+  std::vector<ipc::Context> contexts;  // chosen with --contexts
   // --pin: the placements of the placement-swept scenarios (roundtrip, floor), in order;
   // `pin`, the first, is every other scenario's.
   std::vector<ipc::Pin> pins = {ipc::Pin::kNone};

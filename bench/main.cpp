@@ -108,6 +108,10 @@ void list_text() {
   for (const ipc::TransportInfo& t : ipc::transports())
     std::printf("  %-14s %-22s %s\n", std::string(t.name).c_str(),
                 joined(transport_contexts(t)).c_str(), std::string(t.summary).c_str());
+  std::printf("shared queues (pool, fanin):\n");
+  for (const ipc::SharedQueueInfo& q : ipc::shared_queues())
+    std::printf("  %-14s %-22s %s\n", std::string(q.name).c_str(),
+                q.cross_process ? "thread, process" : "thread", std::string(q.summary).c_str());
   std::printf("contexts:\n");
   for (const auto& [name, summary] : kContexts)
     std::printf("  %-14s %s\n", std::string(name).c_str(), std::string(summary).c_str());
@@ -146,6 +150,17 @@ void list_json() {
     row["max_message"] =
         t.max_message ? nlohmann::ordered_json(t.max_message()) : nlohmann::ordered_json(nullptr);
     out["transports"].push_back(row);
+  }
+  out["shared_queues"] = nlohmann::ordered_json::array();
+  for (const ipc::SharedQueueInfo& q : ipc::shared_queues()) {
+    nlohmann::ordered_json row;
+    row["name"] = q.name;
+    row["summary"] = q.summary;
+    row["contexts"] = q.cross_process ? std::vector<std::string>{"thread", "process"}
+                                      : std::vector<std::string>{"thread"};
+    row["max_message"] =
+        q.max_message ? nlohmann::ordered_json(q.max_message()) : nlohmann::ordered_json(nullptr);
+    out["shared_queues"].push_back(row);
   }
   out["contexts"] = nlohmann::ordered_json::array();
   for (const auto& [name, summary] : kContexts)
@@ -188,6 +203,7 @@ int main(int argc, char** argv) {
   if (std::optional<int> code = ipc::run_peer_mode(argc, argv)) return *code;
   bench::Config config;
   for (const ipc::TransportInfo& t : ipc::transports()) config.transports.push_back(&t);
+  for (const ipc::SharedQueueInfo& q : ipc::shared_queues()) config.shared_queues.push_back(&q);
   config.contexts = {ipc::Context::kThread, ipc::Context::kProcess};
   enum class ListMode { kNone, kText, kJson } list_mode = ListMode::kNone;
   bool quick = false;
@@ -231,12 +247,25 @@ int main(int argc, char** argv) {
         config.timeout =
             std::chrono::milliseconds(parse_positive("--timeout", value("--timeout"), 3'600'000));
       } else if (arg.rfind("--transports=", 0) == 0) {
+        // A name may be a transport, a shared queue kind (pool, fanin), or both.
         config.transports.clear();
+        config.shared_queues.clear();
         for (std::string_view name : split(value("--transports"))) {
+          bool known = false;
+          for (const ipc::SharedQueueInfo& q : ipc::shared_queues())
+            if (q.name == name) {
+              config.shared_queues.push_back(&q);
+              known = true;
+            }
           try {
             config.transports.push_back(&ipc::find_transport(name));
           } catch (const std::invalid_argument& e) {
-            throw UsageError{e.what()};
+            if (!known) {
+              std::string kinds;
+              for (const ipc::SharedQueueInfo& q : ipc::shared_queues())
+                kinds += (kinds.empty() ? "" : ", ") + std::string(q.name);
+              throw UsageError{std::string(e.what()) + "; shared queues: " + kinds};
+            }
           }
         }
       } else if (arg == "--pin" || arg.rfind("--pin=", 0) == 0) {
@@ -294,7 +323,8 @@ int main(int argc, char** argv) {
       }
     }
     if (!fault_error.empty()) throw UsageError{fault_error};
-    if (config.transports.empty()) throw UsageError{"--transports names no transport"};
+    if (config.transports.empty() && config.shared_queues.empty())
+      throw UsageError{"--transports names no transport"};
     if (config.contexts.empty() && !config.spawn) throw UsageError{"--contexts names no context"};
   } catch (const UsageError& e) {
     std::fprintf(stderr, "ipcbench: error: %s (see --help)\n", e.what.c_str());

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "bench/histograms.hpp"
+#include "ipc/fixtures/pool.hpp"
 
 namespace bench {
 
@@ -21,6 +22,13 @@ void report_percentiles(benchmark::State& state, const ipc::LatencyHistogram& hi
 void LatencyRecorder::report(benchmark::State& state) const {
   report_percentiles(state, histogram_);
   offer_histogram(histogram_, state.iterations());
+}
+
+void report_peers(benchmark::State& state, std::size_t busy_peers) {
+  const int cpus = ipc::usable_cpus();
+  state.counters["cpus"] = cpus;
+  state.counters["busy_peers"] = static_cast<double>(busy_peers);
+  state.counters["oversubscribed"] = busy_peers > static_cast<std::size_t>(cpus) ? 1 : 0;
 }
 
 bool latency_recording_enabled() {

@@ -41,6 +41,11 @@ class LatencyRecorder {
 void report_percentiles(benchmark::State& state, const ipc::LatencyHistogram& histogram,
                         const std::string& prefix = "");
 
+// For benchmarks with more than two peers: cpus (the CPUs this process may use),
+// busy_peers (threads or processes busy in it) and oversubscribed (1 when busy_peers >
+// cpus), so that a figure taken with more peers than CPUs is marked as such.
+void report_peers(benchmark::State& state, std::size_t busy_peers);
+
 // False when IPCBENCH_NO_LATENCY is set: a test-only knob to measure what recording
 // costs (A/B against the same benchmark with it); the percentiles are then absent.
 bool latency_recording_enabled();

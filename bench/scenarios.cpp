@@ -13,6 +13,8 @@ void register_connection(const Config& config);
 void register_startup(const Config& config);
 void register_load(const Config& config);
 void prepare_load(const Config& config, std::span<const std::string> names);
+void register_pool(const Config& config);
+void register_fanin(const Config& config);
 
 namespace {
 
@@ -34,6 +36,12 @@ constexpr std::array kScenarios = {
              "open loop at a fixed rate, a percentage of the closed-loop rate measured at "
              "start-up; latency corrected for coordinated omission",
              register_load, prepare_load},
+    Scenario{"pool", "pool/<queue>/<context>/workers:<n>/size:<bytes>",
+             "a worker pool: one producer, n workers on one shared task queue, ~1 us of work",
+             register_pool},
+    Scenario{"fanin", "fanin/<queue>/<context>/clients:<n>/size:<bytes>",
+             "n clients, one server (the resource thread), a reply queue per client",
+             register_fanin},
 };
 
 }  // namespace

@@ -159,6 +159,60 @@ class CorruptionTest(Base):
         self.assertNothingLeft()
 
 
+class PoolFaultTest(Base):
+    """A worker pool (pool/) and a fan-in (fanin/) account for every task and request: a
+    task or result lost, a task done twice, a corrupted one, a worker killed or hung, each
+    fails the benchmark with its own message, in threads and processes."""
+    # fault at the worker's message k (it receives 0, sends 1, receives 2, ...): expected
+    POOL = {
+        "drop:2": "lost: no result after every worker stopped",  # a task
+        "drop:3": "of its results arrived (lost results)",       # a result
+        "duplicate:2": "done twice",
+        "bitflip:2": "corrupted body",                            # a task, seen by the worker
+        "bitflip:3": "check mismatch (corrupted head)",           # a result, seen by main
+        "kill:5": "",  # thread: 'peer thread failed', process: 'killed by signal 9'
+    }
+
+    def bench(self, name, spec, timeout_ms=1000):
+        p = run("--benchmark_format=json", f"--benchmark_filter=^{name}/",
+                "--benchmark_min_time=0.01", f"--timeout={timeout_ms}",
+                IPCBENCH_FAULT=spec, IPCBENCH_FAULT_FILTER=name)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        got = entries(p)
+        self.assertEqual(len(got), 1, got)
+        return next(iter(got.values())) or "", p
+
+    def test_every_lost_duplicated_or_corrupted_task_is_an_error(self):
+        for kind, ctx in (("shm-mpmc", "process"), ("pipe", "thread")):
+            for spec, expected in self.POOL.items():
+                with self.subTest(kind=kind, ctx=ctx, spec=spec):
+                    name = f"pool/{kind}/{ctx}/workers:2"
+                    error, _ = self.bench(name, spec)
+                    self.assertTrue(error.startswith(name + ": "), error)
+                    self.assertIn(expected, error)
+        self.assertNothingLeft()
+
+    def test_a_hung_worker_is_detected_within_the_timeout(self):
+        for ctx in ("thread", "process"):
+            with self.subTest(ctx=ctx):
+                error, p = self.bench(f"pool/uds-dgram/{ctx}/workers:2", "hang:5", 500)
+                self.assertTrue("no progress within" in error or "hang at message 5" in error,
+                                error)
+                self.assertLess(p.elapsed, 20)
+        self.assertNothingLeft()
+
+    def test_fanin_requests_are_checked_per_client(self):
+        cases = {"duplicate:2": "(duplicated)", "bitflip:2": "corrupted body",
+                 "kill:3": ""}
+        for spec, expected in cases.items():
+            for ctx in ("thread", "process"):
+                with self.subTest(spec=spec, ctx=ctx):
+                    error, _ = self.bench(f"fanin/shm-mpmc/{ctx}/clients:2", spec)
+                    self.assertIn(expected, error)
+                    self.assertNotEqual(error, "")
+        self.assertNothingLeft()
+
+
 class InterruptTest(Base):
     def start(self, *extra, group=False, contexts="process"):
         out = os.path.join(self.tmp.name, "partial.json")

@@ -52,8 +52,10 @@ Head take_one(SharedQueue& q) {
   if (n < sizeof(Head)) throw MessageError("short message: " + std::to_string(n));
   Head h;
   std::memcpy(&h, buf, sizeof h);
-  if (h.size != n) throw MessageError("size " + std::to_string(n) + " != " + std::to_string(h.size));
-  if (h.seq != kStop) check_pattern(std::span(buf + sizeof h, n - sizeof h), h.seq * 1000003 + h.from);
+  if (h.size != n)
+    throw MessageError("size " + std::to_string(n) + " != " + std::to_string(h.size));
+  if (h.seq != kStop)
+    check_pattern(std::span(buf + sizeof h, n - sizeof h), h.seq * 1000003 + h.from);
   return h;
 }
 

@@ -43,6 +43,7 @@ class QuickRunTest(unittest.TestCase):
         with open(out) as f:
             cls.data = json.load(f)
         cls.stdout_data = json.loads(cls.proc.stdout)
+        cls.listing_names = listing()["benchmarks"]
 
     @classmethod
     def tearDownClass(cls):
@@ -99,6 +100,34 @@ class QuickRunTest(unittest.TestCase):
             for counter in ["max_in_flight", "in_flight_end", "late_sends"]:
                 self.assertGreaterEqual(b[counter], 0, name)
         self.assertIn("load_calibration", self.data["context"])
+
+    def test_pool_and_fanin_report_latency_spread_and_oversubscription(self):
+        seen = 0
+        for b in self.data["benchmarks"]:
+            name = b["name"]
+            if not name.startswith(("pool/", "fanin/")):
+                continue
+            seen += 1
+            n = int(name.split("/")[3].split(":")[1])
+            values = [b[k] for k in PERCENTILES]
+            self.assertGreater(values[0], 0, name)
+            self.assertEqual(values, sorted(values), name)
+            self.assertEqual(b["busy_peers"], n + 1, name)
+            self.assertGreaterEqual(b["cpus"], 1, name)
+            self.assertEqual(b["oversubscribed"], 1 if n + 1 > b["cpus"] else 0, name)
+            self.assertLessEqual(b["share_min"], 1 / n + 1e-9, name)
+            self.assertGreaterEqual(b["share_max"], 1 / n - 1e-9, name)
+            if name.startswith("pool/"):
+                self.assertGreater(b["work_loops"], 0, name)
+                self.assertTrue(300 < b["work_ns"] < 3000, f"{name}: work_ns {b['work_ns']}")
+        self.assertGreater(seen, 0)
+
+    def test_every_shared_queue_has_a_pool_and_a_fanin_in_each_context(self):
+        names = set(self.listing_names)
+        for q in listing()["shared_queues"]:
+            for ctx in q["contexts"]:
+                self.assertIn(f"pool/{q['name']}/{ctx}/workers:1/size:64/real_time", names)
+                self.assertIn(f"fanin/{q['name']}/{ctx}/clients:8/size:64/real_time", names)
 
     def test_dict_reports_lookups_per_reader(self):
         for b in self.data["benchmarks"]:

@@ -104,6 +104,11 @@ void run_process_group(std::vector<Channel>& channels, const GroupPeerFn& peer,
                        const GroupMainFn& main, const PairOptions& options) {
   const std::size_t n = channels.size();
   const auto timeout = options.timeout;
+  // The test-only fault wrapper on every peer's end, as run_pair puts it on its one.
+  for (Channel& c : channels)
+    if (c.b)
+      c.b = options.wrap_peer_end ? options.wrap_peer_end(std::move(c.b), true)
+                                  : apply_peer_end_hook(std::move(c.b), RunLabel::current(), true);
   // CPU placement as run_pair's: main on one CPU, every peer on the other (cross) or on
   // main's (same). A placement that cannot be had throws PinError before any fork.
   const Placement placement = plan_placement(options.pin);
@@ -148,6 +153,7 @@ void run_process_group(std::vector<Channel>& channels, const GroupPeerFn& peer,
         fds[i].fd = -1;  // poll ignores it from now on
         exit_order.push_back(i - 1);
         ends[i - 1]->on_peer_exit();
+        if (options.on_peer_exit) options.on_peer_exit();
       }
       if (r == 0) {
         std::uint64_t now = heartbeat.count();
@@ -155,6 +161,7 @@ void run_process_group(std::vector<Channel>& channels, const GroupPeerFn& peer,
           hung = true;
           for (ChildProcess& c : children) c.kill();
           for (Transport* t : ends) t->on_peer_exit();
+          if (options.on_peer_exit) options.on_peer_exit();
           return;
         }
         last = now;

@@ -18,7 +18,9 @@ using GroupMainFn =
 // Threads: one run_pair per channel, nested. Processes: every child is forked first
 // (before any thread starts) and keeps only its own channel's end; one watchdog ends a
 // dead child's channel (on_peer_exit) and kills them all if main makes no progress
-// (beat) within options.timeout. Errors read as run_pair's ("peer process exited with
+// (beat) within options.timeout; options.on_peer_exit is called then too, and the
+// test-only fault wrapper (options.wrap_peer_end, or the process-wide hook) wraps every
+// peer's end, as run_pair does. Errors read as run_pair's ("peer process exited with
 // code 70: <what>", "no progress within 5000 ms: peer hung (peer processes killed)").
 void run_group(Context context, std::vector<Channel> channels, const GroupPeerFn& peer,
                const GroupMainFn& main, const PairOptions& options);

@@ -78,9 +78,9 @@ class FdSharedQueue final : public SharedQueue {
     Deadline deadline(timeout_);
     for (;;) {
       // MSG_TRUNC: a datagram's whole length even when it did not fit.
-      const ssize_t n = socket_ ? ::recv(read_.get(), buffer.data(), buffer.size(),
-                                         MSG_TRUNC | MSG_DONTWAIT)
-                                : ::read(read_.get(), buffer.data(), buffer.size());
+      const ssize_t n =
+          socket_ ? ::recv(read_.get(), buffer.data(), buffer.size(), MSG_TRUNC | MSG_DONTWAIT)
+                  : ::read(read_.get(), buffer.data(), buffer.size());
       if (n > 0) {
         if (static_cast<std::size_t>(n) > buffer.size())
           throw MessageError(std::string(what_) + ": message of " + std::to_string(n) +

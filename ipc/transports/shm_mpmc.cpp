@@ -64,9 +64,8 @@ class ShmMpmcQueue final : public SharedQueue {
  public:
   ShmMpmcQueue(const Options& options, std::size_t max_message, std::size_t slots)
       : timeout_(options.timeout),
-        segment_(ShmSegment::create(
-            unique_shm_name(),
-            sizeof(Header) + slots * stride_for(max_message))) {
+        segment_(ShmSegment::create(unique_shm_name(),
+                                    sizeof(Header) + slots * stride_for(max_message))) {
     segment_.unlink();  // reached through the inherited mapping only: nothing left behind
     header_ = new (segment_.data()) Header();
     header_->slots = slots;
@@ -75,8 +74,7 @@ class ShmMpmcQueue final : public SharedQueue {
     base_ = static_cast<std::byte*>(segment_.data()) + sizeof(Header);
     mask_ = slots - 1;
     stride_ = header_->slot_bytes;
-    for (std::size_t i = 0; i < slots; ++i)
-      new (slot(i)) SlotHead{.seq = i, .size = 0};
+    for (std::size_t i = 0; i < slots; ++i) new (slot(i)) SlotHead{.seq = i, .size = 0};
   }
 
   void put(std::span<const std::byte> message) override {
@@ -138,8 +136,7 @@ class ShmMpmcQueue final : public SharedQueue {
         }
       } else if (diff < 0) {  // empty
         wait(header_->not_empty, deadline, "get", [&] {
-          return static_cast<std::int64_t>(s->seq.load(std::memory_order_acquire) -
-                                            (pos + 1)) >= 0;
+          return static_cast<std::int64_t>(s->seq.load(std::memory_order_acquire) - (pos + 1)) >= 0;
         });
         pos = pos_word.load(std::memory_order_relaxed);
       } else {
