@@ -251,6 +251,32 @@ def _echo(ctrl, recv, send, connect=None):
         send(msg)
 
 
+WORK_NS = 1000  # the pool's unit of work per task, as ipcbench's (about 1 us)
+POOL_WORKERS = (1, 2, 4, 8)
+POOL_SIZE = 64
+
+
+def _pool_worker(ctrl, index, tasks, results, size):
+    """Takes (seq, message) tasks until None; checks each, spins WORK_NS, and
+    puts (seq, index, crc) as its result; answers the stop with ("stopped",
+    index, tasks done)."""
+    ctrl.send(("ready",))
+    done = 0
+    clock = time.perf_counter_ns
+    while True:
+        task = tasks.get()
+        if task is None:
+            results.put(("stopped", index, done))
+            return
+        seq, msg = task
+        check_message(msg, seq, size)
+        end = clock() + WORK_NS
+        while clock() < end:
+            pass
+        results.put((seq, index, HEADER.unpack_from(msg)[1]))
+        done += 1
+
+
 def _connect_client(address, family):
     def connect():
         conn = multiprocessing.connection.Client(address, family=family)
@@ -476,6 +502,81 @@ class RoundTrip(Bench):
         return self.result(n, t1 - t0, c1 - c0)
 
 
+class Pool(Bench):
+    """One producer, n workers on one shared task queue (queue.Queue with
+    threads, multiprocessing.Queue with processes), one result queue; 2n tasks
+    in flight, every task accounted for: tasks/s."""
+
+    def __init__(self, name, ctx, timeout, tmpdir, context, workers):
+        super().__init__(name, ctx, timeout, tmpdir)
+        self.context, self.workers = context, workers
+        self.seq = 0
+
+    def setup(self):
+        self.pay = Payloads(POOL_SIZE)
+        if self.context == "thread":
+            self.tasks, self.results = queue.Queue(), queue.Queue()
+        else:
+            self.tasks, self.results = self.ctx.Queue(), self.ctx.Queue()
+            for q in (self.tasks, self.results):
+                self.closers.append(lambda q=q: (q.cancel_join_thread(), q.close()))
+        self.done = [0] * self.workers
+        for i in range(self.workers):
+            peer = Peer(self.ctx, self.context, _pool_worker, i, self.tasks,
+                        self.results, POOL_SIZE)
+            self.peers.append(peer)
+            peer.reply(self.timeout)
+
+    def _take(self, out):
+        r = self.results.get()
+        if r[0] == "stopped":
+            raise BenchError(f"worker {r[1]} stopped early")
+        seq, worker, crc = r
+        if seq not in out:
+            raise BenchError(f"task {seq} done twice or never put")
+        if out.pop(seq) != crc:
+            raise BenchError(f"task {seq}: result does not match (corrupted)")
+        self.done[worker] += 1
+
+    def run(self, n):
+        put, make, window = self.tasks.put, self.pay.make, 2 * self.workers
+        first, end = self.seq, self.seq + n
+        out = {}
+        c0, t0 = time.thread_time(), time.perf_counter()
+        seq = first
+        while seq < end or out:
+            if seq < end and len(out) < window:
+                msg = make(seq)
+                out[seq] = HEADER.unpack_from(msg)[1]
+                put((seq, msg))
+                seq += 1
+            else:
+                self._take(out)
+        t1, c1 = time.perf_counter(), time.thread_time()
+        self.seq = end
+        return self.result(n, t1 - t0, c1 - c0)
+
+    def teardown(self, graceful=True):
+        if graceful:
+            try:
+                with _Deadline(5.0):
+                    for _ in range(self.workers):
+                        self.tasks.put(None)
+                    stopped = {}
+                    while len(stopped) < self.workers:
+                        r = self.results.get()
+                        if r[0] != "stopped":
+                            raise BenchError("a result after the last task")
+                        stopped[r[1]] = r[2]
+                    for i, count in stopped.items():
+                        if count != self.done[i]:
+                            raise BenchError(f"worker {i}: {count} tasks done, "
+                                             f"{self.done[i]} results")
+            except Exception:
+                pass
+        super().teardown(graceful)
+
+
 def _listen(channel, tmpdir):
     if channel == "unix":
         address = os.path.join(tmpdir, f"conn-{os.getpid()}.sock")
@@ -517,6 +618,10 @@ def registry():
         for size in sizes:
             add(f"{scenario}/{transport}/{context}/size:{size}", RoundTrip,
                 channel, size)
+    for transport, context in (("py-threadpool", "thread"), ("py-pool", "process")):
+        for workers in POOL_WORKERS:
+            add(f"pool/{transport}/{context}/workers:{workers}/size:{POOL_SIZE}", Pool,
+                context, workers)
     return reg
 
 

@@ -110,8 +110,8 @@ class JsonWriterTest(unittest.TestCase):
         names = list(pybench.registry())
         self.assertEqual(len(names), len(set(names)))
         rx = re.compile(r"(dict|throughput|roundtrip|connection|"
-                        r"connection-roundtrip)/py-[a-z]+/(thread|process)/"
-                        r"(readers|size):\d+/real_time")
+                        r"connection-roundtrip|pool)/py-[a-z]+/(thread|process)/"
+                        r"((readers|size)|workers:\d+/size):\d+/real_time")
         for n in names:
             self.assertRegex(n, rx)
         for must in ("dict/py-local/thread/readers:1/real_time",
@@ -123,7 +123,9 @@ class JsonWriterTest(unittest.TestCase):
                      "connection/py-unix/process/size:64/real_time",
                      "connection/py-tcp/process/size:64/real_time",
                      "roundtrip/py-pipe/process/size:256/real_time",
-                     "connection-roundtrip/py-tcp/process/size:64/real_time"):
+                     "connection-roundtrip/py-tcp/process/size:64/real_time",
+                     "pool/py-threadpool/thread/workers:8/size:64/real_time",
+                     "pool/py-pool/process/workers:1/size:64/real_time"):
             self.assertIn(must, names)
 
     def test_filter_and_negation(self):
