@@ -29,11 +29,11 @@ struct alignas(kLine) Event {
   std::atomic<std::uint32_t> word{0};
   std::atomic<std::uint32_t> waiters{0};
 
-  // After the queue changed: wake one registered sleeper, if any. The fence pairs with
-  // the waiter's: either it sees the change or we see it registered.
+  // After the queue changed (a seq_cst store of a slot's number): wake one registered
+  // sleeper, if any. Both sides' accesses are seq_cst (no fences: TSan cannot check
+  // those), so either the waiter sees the change or we see it registered.
   void notify_one() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (waiters.load(std::memory_order_relaxed) == 0) return;
+    if (waiters.load(std::memory_order_seq_cst) == 0) return;
     word.fetch_add(1, std::memory_order_release);
     futex_wake_n(word, 1);
   }
@@ -96,13 +96,13 @@ class ShmMpmcQueue final : public SharedQueue {
           if (!message.empty())
             std::memcpy(reinterpret_cast<std::byte*>(s) + kSlotHead, message.data(),
                         message.size());
-          s->seq.store(pos + 1, std::memory_order_release);
+          s->seq.store(pos + 1, std::memory_order_seq_cst);
           header_->not_empty.notify_one();
           return;
         }
       } else if (diff < 0) {  // full: the slot still holds the message of the last lap
         wait(header_->not_full, deadline, "put", [&] {
-          return static_cast<std::int64_t>(s->seq.load(std::memory_order_acquire) - pos) >= 0;
+          return static_cast<std::int64_t>(s->seq.load(std::memory_order_seq_cst) - pos) >= 0;
         });
         pos = pos_word.load(std::memory_order_relaxed);
       } else {
@@ -126,7 +126,7 @@ class ShmMpmcQueue final : public SharedQueue {
           const bool fits = n <= buffer.size();
           if (fits && n != 0)
             std::memcpy(buffer.data(), reinterpret_cast<const std::byte*>(s) + kSlotHead, n);
-          s->seq.store(pos + mask_ + 1, std::memory_order_release);
+          s->seq.store(pos + mask_ + 1, std::memory_order_seq_cst);
           header_->not_full.notify_one();
           if (!fits)
             throw MessageError("shm-mpmc: message of " + std::to_string(n) +
@@ -136,7 +136,7 @@ class ShmMpmcQueue final : public SharedQueue {
         }
       } else if (diff < 0) {  // empty
         wait(header_->not_empty, deadline, "get", [&] {
-          return static_cast<std::int64_t>(s->seq.load(std::memory_order_acquire) - (pos + 1)) >= 0;
+          return static_cast<std::int64_t>(s->seq.load(std::memory_order_seq_cst) - (pos + 1)) >= 0;
         });
         pos = pos_word.load(std::memory_order_relaxed);
       } else {
@@ -177,7 +177,6 @@ class ShmMpmcQueue final : public SharedQueue {
     for (;;) {
       const std::uint32_t seen = event.word.load(std::memory_order_acquire);
       event.waiters.fetch_add(1, std::memory_order_seq_cst);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
       const bool go = ready() || header_->closed.load(std::memory_order_seq_cst) != 0;
       if (!go) futex_wait(futex_word(event.word), seen, deadline.left(timeout_));
       event.waiters.fetch_sub(1, std::memory_order_relaxed);
