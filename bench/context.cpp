@@ -52,6 +52,10 @@ void add_context(const Config& config) {
     if (t.busy_polls) busy.append(busy.empty() ? "" : ",").append(t.name);
   }
   benchmark::AddCustomContext("busy_polling", busy);
+  // Each transport's system limits (TransportInfo::limits), e.g. "limits:posix-mq".
+  for (const ipc::TransportInfo* t : config.transports)
+    if (t->limits != nullptr)
+      benchmark::AddCustomContext("limits:" + std::string(t->name), t->limits());
 }
 
 }  // namespace bench

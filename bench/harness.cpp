@@ -107,6 +107,28 @@ bool size_selected(const Config& config, std::size_t size) {
          std::find(config.sizes.begin(), config.sizes.end(), size) != config.sizes.end();
 }
 
+namespace {
+
+// A size above the transport's limit: registered, so that the name and the reason show,
+// and skipped (not counted as a failure).
+void BM_AboveLimit(benchmark::State& state, std::string why) { state.SkipWithError(why.c_str()); }
+
+}  // namespace
+
+std::string above_limit(const ipc::TransportInfo& transport, std::size_t size) {
+  if (transport.max_message == nullptr) return "";
+  std::size_t limit = 0;
+  try {
+    limit = transport.max_message();
+  } catch (const std::exception& e) {
+    return std::string(transport.name) + ": not measured: its size limit is unknown (" + e.what() +
+           ")";
+  }
+  if (size <= limit) return "";
+  return std::string(transport.name) + ": not measured: " + std::to_string(size) +
+         "-byte messages exceed its limit of " + std::to_string(limit) + " bytes";
+}
+
 void register_sized(std::string_view scenario, SizedBenchmark bm,
                     const ipc::TransportInfo& transport, ipc::Context context,
                     std::span<const std::size_t> sizes, const Config& config, bool swept) {
@@ -115,11 +137,15 @@ void register_sized(std::string_view scenario, SizedBenchmark bm,
             : std::vector<Placed>{{pair_options(config), ""}};
   for (std::size_t size : sizes) {
     if (!size_selected(config, size)) continue;
+    const std::string why = above_limit(transport, size);
     for (const Placed& p : where) {
       const std::string name = join_name({scenario, transport.name, ipc::context_name(context),
                                           "size:" + std::to_string(size)}) +
                                p.suffix;
-      register_benchmark(name, bm, &transport, context, size, p.pair, injected_delay_ns(name));
+      if (!why.empty())
+        register_benchmark(name, BM_AboveLimit, why);
+      else
+        register_benchmark(name, bm, &transport, context, size, p.pair, injected_delay_ns(name));
     }
   }
 }

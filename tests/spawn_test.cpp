@@ -181,7 +181,7 @@ INSTANTIATE_TEST_SUITE_P(Transports, SpawnFailureTest,
                          });
 
 TEST(SpawnTest, NamesAreGoneOnceThePeerHasOpenedThem) {
-  for (const char* transport : {"fifo", "shm-ring", "shm-boost"}) {
+  for (const char* transport : {"fifo", "shm-ring", "shm-boost", "posix-mq"}) {
     Options options;
     options.timeout = kTimeout;
     run_named_pair(

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -30,14 +31,25 @@ constexpr std::size_t kMax = 1 << 20;
 constexpr std::uint64_t kReplySeed = 1'000'000;
 constexpr milliseconds kTimeout(10'000);
 
+// The largest message the transport under test carries (TransportInfo::max_message):
+// set by each test before its peer starts (a forked or spawned peer sets it too, from
+// the entry's argument), so both sides agree on the sizes.
+std::size_t g_limit = kMax;
+
 // Mostly small sizes around the framing edges, a 64 KiB +-1 every 100 messages and a
-// 1 MiB one every 1000: all sizes are exercised without copying gigabytes.
+// 1 MiB one every 1000: all sizes are exercised without copying gigabytes. A transport
+// with a smaller limit gets its limit, and the limit - 1, in their place.
 std::size_t size_of(int i) {
   static constexpr std::size_t kSmall[] = {1,   2,   7,   8,    9,    15,   16,  17,
                                            100, 255, 256, 1000, 4095, 4096, 4097};
-  if (i % 1000 == 999) return kMax;
-  if (i % 100 == 50) return 65536 + static_cast<std::size_t>(i % 3) - 1;
-  return kSmall[i % std::size(kSmall)];
+  std::size_t size = kSmall[i % std::size(kSmall)];
+  if (i % 1000 == 999) size = kMax;
+  if (i % 100 == 50) size = 65536 + static_cast<std::size_t>(i % 3) - 1;
+  return size <= g_limit ? size : g_limit - static_cast<std::size_t>(i % 2);
+}
+
+void set_limit(std::string_view arg) {
+  g_limit = arg.empty() ? kMax : std::stoul(std::string(arg));
 }
 
 void expect_message(std::span<const std::byte> got, std::size_t size, std::uint64_t seed) {
@@ -48,7 +60,8 @@ void expect_message(std::span<const std::byte> got, std::size_t size, std::uint6
 }
 
 // The peer sides of the contract tests.
-void ping_pong_peer(Transport& t, std::string_view) {
+void ping_pong_peer(Transport& t, std::string_view arg) {
+  set_limit(arg);
   AlignedBuffer in(kMax), out(kMax);
   for (int i = 0; i < kMessages; ++i) {
     expect_message(in.span().first(t.recv(in.span())), size_of(i), i);
@@ -58,7 +71,8 @@ void ping_pong_peer(Transport& t, std::string_view) {
   }
 }
 
-void stream_peer(Transport& t, std::string_view) {
+void stream_peer(Transport& t, std::string_view arg) {
+  set_limit(arg);
   AlignedBuffer in(kMax);
   std::uint64_t count = 0;
   for (int i = 0; i < kMessages; ++i, ++count)
@@ -117,7 +131,9 @@ class TransportTest : public ::testing::TestWithParam<Param> {
   void run(std::string_view peer_entry, const MainFn& main) {
     Options options;
     options.timeout = kTimeout;
-    run_named_pair(GetParam().context, *GetParam().transport, options, peer_entry, "", main,
+    const TransportInfo& t = *GetParam().transport;
+    g_limit = t.max_message != nullptr ? std::min(kMax, t.max_message()) : kMax;
+    run_named_pair(GetParam().context, t, options, peer_entry, std::to_string(g_limit), main,
                    {.timeout = kTimeout});
   }
 };
@@ -214,6 +230,29 @@ TEST_P(TransportTest, MessageLargerThanTheBufferIsAnError) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST_P(TransportTest, MessageAboveTheLimitIsRefusedNotSplit) {
+  const TransportInfo& t = *GetParam().transport;
+  if (t.max_message == nullptr) GTEST_SKIP() << t.name << " has no size limit";
+  EXPECT_NO_THROW(run("contract-echo-three", [&](Transport& end, Heartbeat&) {
+    AlignedBuffer big(g_limit + 1);
+    try {
+      end.send(big.span());
+      ADD_FAILURE() << "a message above the limit was sent";
+    } catch (const MessageError& e) {
+      EXPECT_NE(std::string(e.what()).find("limit of " + std::to_string(g_limit) + " bytes"),
+                std::string::npos)
+          << e.what();
+    }
+    // Nothing of it went out: the channel still works, in order.
+    std::byte b[8]{std::byte{7}};
+    for (int i = 0; i < 3; ++i) {
+      end.send(std::span(b, 1));
+      ASSERT_EQ(end.recv(b), 1u);
+      EXPECT_EQ(b[0], std::byte{7});
+    }
+  }));
 }
 
 INSTANTIATE_TEST_SUITE_P(All, TransportTest, ::testing::ValuesIn(all_params()), param_name);

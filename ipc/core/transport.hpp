@@ -90,6 +90,9 @@ struct TransportInfo {
   // The largest message it can carry, in bytes, read from the system when asked (e.g. a
   // kernel limit); null: no limit. Larger sizes are skipped with a message naming it.
   std::size_t (*max_message)() = nullptr;
+  // The system limits it runs under, as one line for the JSON context (e.g. a kernel
+  // queue's message size and depth); null: none worth stating.
+  std::string (*limits)() = nullptr;
 };
 
 }  // namespace ipc

@@ -15,6 +15,7 @@
 #include "ipc/core/error.hpp"
 #include "ipc/os/child_process.hpp"
 #include "ipc/os/interrupt.hpp"
+#include "ipc/os/queue_names.hpp"
 
 namespace ipc {
 namespace {
@@ -38,6 +39,11 @@ CleanupResult remove_entries(const std::vector<std::string>& dirs, Keep keep) {
       const std::string path = it->path().string();
       struct stat st;
       if (::lstat(path.c_str(), &st) != 0 || st.st_uid != me) continue;  // not ours
+      // A message queue's marker (queue_names.hpp): the queue first, then the marker.
+      if (std::string why = remove_recorded_queue(name); !why.empty()) {
+        out.errors.push_back(path + ": " + why);
+        continue;
+      }
       std::error_code rm;
       fs::remove_all(it->path(), rm);  // does not follow symbolic links
       if (rm && rm != std::errc::no_such_file_or_directory)

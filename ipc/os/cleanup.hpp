@@ -1,6 +1,7 @@
 // Nothing left behind: removing what dead runs left, and ending an interrupted run cleanly.
 // Every OS name ipcbench creates is "ipcbench-<pid>-..." in /dev/shm or /tmp (names.hpp),
 // where <pid> is the process that removes it; an entry whose process is gone is stale.
+// Message queues are found through their markers in /tmp (queue_names.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -14,8 +15,9 @@
 
 namespace ipc {
 
-// Where our named objects live: POSIX shared memory and temporary files.
-inline const std::vector<std::string> kResourceDirs = {"/dev/shm", "/tmp"};
+// Where our named objects live: POSIX shared memory, temporary files (and the markers of
+// message queues, queue_names.hpp), and POSIX message queues where /dev/mqueue is mounted.
+inline const std::vector<std::string> kResourceDirs = {"/dev/shm", "/tmp", "/dev/mqueue"};
 
 // The owner's pid of an entry named "ipcbench-<pid>-<rest>" (<rest> not empty), or nullopt.
 std::optional<pid_t> resource_owner(std::string_view entry_name) noexcept;

@@ -7,11 +7,13 @@
 #include "ipc/transports/fifo.hpp"
 #include "ipc/transports/peer_boost_spsc.hpp"
 #include "ipc/transports/pipe.hpp"
+#include "ipc/transports/posix_mq.hpp"
 #include "ipc/transports/queue.hpp"
 #include "ipc/transports/shared_fd.hpp"
 #include "ipc/transports/shm_boost.hpp"
 #include "ipc/transports/shm_mpmc.hpp"
 #include "ipc/transports/shm_ring.hpp"
+#include "ipc/transports/sysv_mq.hpp"
 #include "ipc/transports/tcp.hpp"
 #include "ipc/transports/uds.hpp"
 
@@ -101,6 +103,24 @@ constexpr std::array kTransports = {
                   .cross_process = true,
                   .summary = "peer: boost::lockfree::spsc_queue in shared memory, busy-polled",
                   .busy_polls = true},
+    TransportInfo{.name = "posix-mq",
+                  .make = make_posix_mq_channel,
+                  .cross_process = true,
+                  .summary = "two POSIX message queues (mq_open), one message each",
+                  .listen = listen_posix_mq,
+                  .connect = connect_posix_mq,
+                  .startup = true,
+                  .max_message = posix_mq_max_message,
+                  .limits = posix_mq_limits},
+    TransportInfo{.name = "sysv-mq",
+                  .make = make_sysv_mq_channel,
+                  .cross_process = true,
+                  .summary = "two System V message queues (msgsnd/msgrcv), one message each",
+                  .listen = listen_sysv_mq,
+                  .connect = connect_sysv_mq,
+                  .startup = true,
+                  .max_message = sysv_mq_max_message,
+                  .limits = sysv_mq_limits},
     TransportInfo{.name = "queue",
                   .make = make_queue_channel,
                   .cross_process = false,
