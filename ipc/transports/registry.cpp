@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ipc/transports/eventfd.hpp"
 #include "ipc/transports/fifo.hpp"
 #include "ipc/transports/peer_boost_spsc.hpp"
 #include "ipc/transports/pipe.hpp"
@@ -121,6 +122,13 @@ constexpr std::array kTransports = {
                   .startup = true,
                   .max_message = sysv_mq_max_message,
                   .limits = sysv_mq_limits},
+    TransportInfo{.name = "eventfd",
+                  .make = make_eventfd_channel,
+                  .cross_process = true,
+                  .summary = "a shared-memory slot per direction, an eventfd per direction to wake",
+                  .listen = listen_eventfd,
+                  .connect = connect_eventfd,
+                  .startup = true},
     TransportInfo{.name = "queue",
                   .make = make_queue_channel,
                   .cross_process = false,
