@@ -15,12 +15,17 @@
 //              the count of messages at the end and the last one's bytes
 //   stream-cross  blocks of <bytes> through two slots of shared memory between two
 //              busy-polling peers: memcpy in, a flag, memcpy out (the cross-CPU copy floor)
+//   posix-mq-raw  mq_send and mq_receive on two POSIX message queues, nothing else
+//   sysv-mq-raw   msgsnd and msgrcv on two System V message queues, nothing else
+//   eventfd-raw   a shared-memory slot per direction written in place, and one
+//                 write(2)/read(2) of an eventfd per direction, nothing else
 //   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
 // The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg and the
 // latency percentiles, recorded as in roundtrip/ right after each send, while the
 // message travels (off the critical path; IPCBENCH_NO_LATENCY turns it off).
 #include "ipc/fixtures/floor.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -29,6 +34,9 @@
 #include "ipc/core/buffer.hpp"
 #include "ipc/core/error.hpp"
 #include "ipc/core/message.hpp"
+#include "ipc/fixtures/raw_queues.hpp"
+#include "ipc/transports/posix_mq.hpp"
+#include "ipc/transports/sysv_mq.hpp"
 
 namespace bench {
 namespace {
@@ -255,6 +263,52 @@ void BM_SlotStream(benchmark::State& state, std::size_t size, ipc::Context conte
   });
 }
 
+// The kernel-queue and eventfd raw loops (raw_queues.hpp): the peer echoes each message
+// from where it arrived; the main side fills its send buffer once, checks each echo's size
+// and the last echo's bytes once.
+void BM_RawQueue(benchmark::State& state, ipc::ChannelFactory make, const char* kind,
+                 std::size_t size, ipc::Context context, ipc::PairOptions pair) {
+  ipc::AlignedBuffer expected(size);
+  ipc::fill_pattern(expected.span(), size);
+  auto end = [](ipc::Transport& t) -> ipc::RawEnd& { return static_cast<ipc::RawEnd&>(t); };
+  floor_ping_pong(
+      state, floor_label(kind, context), context, pair,
+      [&](const ipc::Options& options) {
+        ipc::Channel ch = make(options);
+        std::memcpy(static_cast<ipc::RawEnd&>(*ch.a).out_bytes(), expected.data(), size);
+        return ch;
+      },
+      [end](ipc::Transport& t) {
+        for (std::size_t n; (n = end(t).recv_raw()) != 0;) end(t).echo_raw(n);
+      },
+      [&](ipc::Transport& t) { end(t).send_raw(size); },
+      [&](ipc::Transport& t) {
+        if (std::size_t n = end(t).recv_raw(); n != size)
+          throw ipc::MessageError("got " + std::to_string(n) + " of " + std::to_string(size) +
+                                  " bytes back");
+      },
+      [&](ipc::Transport& t) {
+        end(t).end_stream();
+        if (std::memcmp(end(t).in_bytes(), expected.data(), size) != 0)
+          throw ipc::MessageError("the last echo differs from the message");  // once
+      });
+  if (!state.error_occurred())
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
+}
+
+// The kernel-queue and eventfd raw loops, at each of kRawSizes their kernel allows.
+struct RawQueueKind {
+  const char* kind;
+  ipc::ChannelFactory make;
+  std::size_t (*max_size)();
+};
+std::size_t no_limit() { return SIZE_MAX; }
+const RawQueueKind kRawQueueKinds[] = {
+    {"posix-mq-raw", ipc::make_raw_posix_mq_channel, ipc::posix_mq_max_message},
+    {"sysv-mq-raw", ipc::make_raw_sysv_mq_channel, ipc::sysv_mq_max_message},
+    {"eventfd-raw", ipc::make_raw_eventfd_channel, no_limit},
+};
+
 void BM_Memcpy(benchmark::State& state, std::size_t size) {
   guarded(state, "floor/memcpy/thread", [&] {
     ipc::AlignedBuffer src(size), dst(size);
@@ -302,6 +356,12 @@ void register_floor(const Config& config) {
           register_benchmark(
               join_name({"floor", raw.kind, ctx, "size:" + std::to_string(n)}) + p.suffix,
               BM_RawStream, raw.make, raw.kind, n, c, p.pair);
+      for (const RawQueueKind& raw : kRawQueueKinds)
+        for (std::size_t n : kRawSizes)
+          if (n <= raw.max_size())
+            register_benchmark(
+                join_name({"floor", raw.kind, ctx, "size:" + std::to_string(n)}) + p.suffix,
+                BM_RawQueue, raw.make, raw.kind, n, c, p.pair);
     }
   }
   for (ipc::Context c : config.contexts) {

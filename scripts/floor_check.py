@@ -7,7 +7,9 @@ run, median of the repetitions (5 by default, randomly interleaved):
 
   --pin=cross  roundtrip/shm-ring-spin      <= 1.5  x floor/cacheline
   --pin=same   roundtrip/<t>                <= 1.10 x floor/<t>-raw
-               for pipe, fifo, uds, uds-seqpacket, tcp at 64 B, 4 KiB, 64 KiB
+               for pipe, fifo, uds, uds-seqpacket, tcp at 64 B, 4 KiB, 64 KiB,
+               for posix-mq, sysv-mq (64 B, 4 KiB: 8 KiB is their kernel
+               limit) and eventfd (64 B, 4 KiB, 64 KiB)
                throughput/<t>               <= 1.15 x floor/<t>-raw-stream
                for pipe, uds at 64 B and 4 KiB (time per message)
                roundtrip/shm-ring           <= 1.3  x floor/futex
@@ -66,6 +68,12 @@ TARGETS = [
            f"floor/{t}-raw/process/size:{n}", 1.10, f"{n} B")
     for t in ("pipe", "fifo", "uds", "uds-seqpacket", "tcp")
     for n in (64, 4096, 65536)
+] + [
+    Target("same", f"roundtrip/{t}/process/size:{n}",
+           f"floor/{t}-raw/process/size:{n}", 1.10, f"{n} B")
+    for t, sizes in (("posix-mq", (64, 4096)), ("sysv-mq", (64, 4096)),
+                     ("eventfd", (64, 4096, 65536)))
+    for n in sizes
 ] + [
     Target("same", f"throughput/{t}/process/size:{n}",
            f"floor/{t}-raw-stream/process/size:{n}", 1.15, f"{n} B stream")

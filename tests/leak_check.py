@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """Final leak check: nothing of ipcbench's is left after the test suite.
 
-Looks in /dev/shm and /tmp (or the --dir given) and at every process, and
-fails (exit 1, one stderr line per leftover) on:
+Looks in /dev/shm, /tmp and /dev/mqueue (or the --dir given), at the System V
+message queues (/proc/sysvipc/msg, what `ipcs -q` shows) and at every process,
+and fails (exit 1, one stderr line per leftover) on:
 
   * an entry named ipcbench-<pid>-* whose owner process is gone (nobody will
     remove it: a leak), or whose owner is a process of this test session;
+    the same for a System V queue whose key is of ipcbench's form for <pid>
+    (ipc/os/queue_names.hpp: 0x5 in bits 28-31, the pid in bits 6-27);
   * any other ipcbench-* entry (e.g. ipcbench-pyref-*) changed since --since;
   * a live process of this test session: one whose environment holds
     IPCBENCH_LEAK_MARKER=<--marker> (test.sh exports it, so every ipcbench,
@@ -27,7 +30,9 @@ import re
 import sys
 
 MARKER_VAR = "IPCBENCH_LEAK_MARKER"
-DIRS = ("/dev/shm", "/tmp")
+DIRS = ("/dev/shm", "/tmp", "/dev/mqueue")
+SYSV_TABLE = "/proc/sysvipc/msg"
+SYSV_KEY_TAG = 0x5
 OWNED = re.compile(r"ipcbench-([0-9]+)-.+")
 PROCESS_NAMES = ("ipcbench", "ipc_tests")
 
@@ -50,7 +55,9 @@ def build_parser():
     p.add_argument("--strict", action="store_true",
                    help="any ipcbench-* entry or ipcbench process is a leak")
     p.add_argument("--dir", action="append", default=None, metavar="DIR",
-                   help="where to look (repeatable; default /dev/shm, /tmp)")
+                   help="where to look (repeatable; default /dev/shm, /tmp, /dev/mqueue)")
+    p.add_argument("--sysv-table", default=SYSV_TABLE, metavar="FILE",
+                   help=f"the System V queue table (default {SYSV_TABLE})")
     return p
 
 
@@ -107,8 +114,31 @@ def session_pids(marker, procs):
     return {pid for pid, _, _, env, _ in procs if needle in env.split(b"\0")}
 
 
-def find_leaks(dirs, marker=None, since=None, strict=False, procs=None):
-    """Returns one line per leftover (entries first, then processes)."""
+def sysv_queues(path):
+    """(key, msqid) of every System V message queue in the table at `path`."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].lstrip("-").isdigit() and fields[1].isdigit():
+            out.append((int(fields[0]) & 0xFFFFFFFF, int(fields[1])))
+    return out
+
+
+def sysv_owner(key):
+    """The pid an ipcbench queue key encodes, or None if the key is not of that form."""
+    if key >> 28 != SYSV_KEY_TAG:
+        return None
+    return (key >> 6) & 0x3FFFFF
+
+
+def find_leaks(dirs, marker=None, since=None, strict=False, procs=None,
+               sysv_table=SYSV_TABLE):
+    """Returns one line per leftover (entries, then queues, then processes)."""
     procs = list(processes()) if procs is None else procs
     ours = session_pids(marker, procs) - ancestors()
     leaks = []
@@ -138,6 +168,18 @@ def find_leaks(dirs, marker=None, since=None, strict=False, procs=None):
                 continue
             if strict or (since is not None and changed >= since):
                 leaks.append(f"{path}: left behind")
+    for key, msqid in sysv_queues(sysv_table) if sysv_table else []:
+        owner = sysv_owner(key)
+        if owner is None:
+            continue
+        what = f"System V message queue key 0x{key:08x} (msqid {msqid})"
+        if not alive(owner):
+            leaks.append(f"{what}: left behind (owner {owner} is gone)")
+        elif owner in ours:
+            leaks.append(f"{what}: still there (owner {owner} is a leftover process "
+                         "of this session)")
+        elif strict:
+            leaks.append(f"{what}: still there (owner {owner} is running)")
     for pid, comm, state, _, _ in procs:
         if pid in ours:
             leaks.append(f"process {pid} ({comm}, state {state}): still running")
@@ -152,7 +194,8 @@ def main(argv=None):
     except UsageError as e:
         print(f"leak_check.py: error: {e}", file=sys.stderr)
         return 2
-    leaks = find_leaks(args.dir or DIRS, args.marker, args.since, args.strict)
+    leaks = find_leaks(args.dir or DIRS, args.marker, args.since, args.strict,
+                       sysv_table=args.sysv_table)
     for line in leaks:
         print(f"leak_check.py: leak: {line}", file=sys.stderr)
     if leaks:

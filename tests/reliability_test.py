@@ -9,6 +9,7 @@ Faults are injected with the test-only IPCBENCH_FAULT=<kind>:<message> variable
 
 Usage: reliability_test.py PATH/TO/ipcbench   (CTest passes the built binary)
 """
+import ctypes
 import json
 import os
 import resource
@@ -308,6 +309,50 @@ class InterruptTest(Base):
                 if os.path.exists(path):
                     os.rmdir(path)
         self.assertNothingLeft()
+
+    def test_sigkill_mid_queue_benchmark_and_the_next_run_reaps_the_queues(self):
+        # System V queues live as long as their channel (IPC_RMID would end it), so a run
+        # killed mid-benchmark leaves them and their markers; a POSIX queue is left only
+        # while a spawned peer opens it, so that one is made here as such a run would.
+        p = subprocess.Popen(
+            [BINARY, "--transports=sysv-mq", "--contexts=process", "--benchmark_min_time=3",
+             "--benchmark_filter=^roundtrip/"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env_with())
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not (self.children(p.pid) and self.queues_of(p.pid)):
+            time.sleep(0.01)
+        queues = self.queues_of(p.pid)
+        p.kill()
+        p.communicate(timeout=30)
+        self.assertGreaterEqual(len(queues), 2, "no System V queue of the run was seen")
+        dead = p.pid
+        rt = ctypes.CDLL("librt.so.1", use_errno=True)
+        rt.mq_open.restype = ctypes.c_int
+        name = f"/ipcbench-{dead}-mq-9".encode()
+        mqd = rt.mq_open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600, None)
+        self.assertGreaterEqual(mqd, 0, os.strerror(ctypes.get_errno()))
+        os.close(mqd)
+        marker = f"/tmp/ipcbench-{dead}-mq-9"
+        with open(marker, "w"):
+            pass
+        try:
+            r = run("--quick", "--transports=pipe", "--contexts=thread",
+                    "--benchmark_filter=size:16/")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("leftover(s) of dead runs", r.stderr)
+            self.assertEqual(self.queues_of(dead), [], "System V queues of the dead run left")
+            self.assertLess(rt.mq_open(name, os.O_RDONLY, 0, None), 0, "POSIX queue left")
+            self.assertEqual(owned_entries(dead), [])
+        finally:
+            rt.mq_unlink(name)
+            if os.path.exists(marker):
+                os.unlink(marker)
+        self.assertNothingLeft()
+
+    @staticmethod
+    def queues_of(pid):
+        return [f"0x{key:08x}" for key, _ in leak_check.sysv_queues(leak_check.SYSV_TABLE)
+                if leak_check.sysv_owner(key) == pid]
 
     @staticmethod
     def state(pid):

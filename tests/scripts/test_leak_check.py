@@ -55,6 +55,26 @@ class LeakCheckTest(unittest.TestCase):
                       r.stderr.splitlines())
         self.assertIn("2 leftover(s)", r.stderr)
 
+    def test_system_v_queue_of_a_dead_owner_fails(self):
+        pid = dead_pid()
+        live = os.getpid()
+        table = self.touch("msg")
+        with open(table, "w") as f:
+            f.write("       key      msqid perms cbytes qnum\n")
+            for key, msqid in [((0x5 << 28) | (pid << 6) | 3, 7),  # ours, owner dead
+                               ((0x5 << 28) | (live << 6), 8),     # ours, owner alive
+                               (0x41000001, 9)]:                   # someone else's
+                f.write(f"{key - (1 << 32) if key >= 1 << 31 else key} {msqid} 600 0 0\n")
+        r = run("--dir", self.dir, "--sysv-table", table)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        key = f"0x{(0x5 << 28) | (pid << 6) | 3:08x}"
+        self.assertIn(f"leak_check.py: leak: System V message queue key {key} (msqid 7): "
+                      f"left behind (owner {pid} is gone)", r.stderr.splitlines())
+        self.assertIn("1 leftover(s)", r.stderr)
+        r = run("--dir", self.dir, "--sysv-table", table, "--strict")
+        self.assertIn("(msqid 8): still there", r.stderr)
+        self.assertNotIn("msqid 9", r.stderr)
+
     def test_entry_of_another_live_run_is_left_alone_unless_strict(self):
         self.touch(f"ipcbench-{os.getpid()}-0")
         self.assertEqual(run("--dir", self.dir).returncode, 0)
