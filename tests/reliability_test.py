@@ -58,7 +58,8 @@ def leftovers():
 
 def owned_entries(pid):
     prefix = f"ipcbench-{pid}-"
-    return [os.path.join(d, n) for d in leak_check.DIRS for n in os.listdir(d)
+    return [os.path.join(d, n) for d in leak_check.DIRS if os.path.isdir(d)
+            for n in os.listdir(d)
             if n.startswith(prefix)]
 
 
