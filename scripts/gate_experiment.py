@@ -119,7 +119,9 @@ def describe(i, rec):
         if rec["others_flagged"]:
             base += f" (also flagged: {', '.join(rec['others_flagged'])})"
     else:
-        base += (f"max ratio {rec['max_ratio']:.3f}: "
+        ratio = rec["max_ratio"]
+        ratio_text = "-" if ratio is None else f"{ratio:.3f}"
+        base += (f"max ratio {ratio_text}: "
                  f"{'FALSE ALARM ' + ', '.join(rec['confirmed']) if rec['alarm'] else 'quiet'}")
     if rec["flagged"] and rec["flagged"] != rec["confirmed"]:
         base += f" [first round flagged {', '.join(rec['flagged'])}]"

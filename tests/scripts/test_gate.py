@@ -841,6 +841,15 @@ class TestExperimentCli(TempDirCase):
         self.assertIn("not a queue benchmark", proc.stderr)
         self.assertEqual(len(proc.stderr.splitlines()), 1)
 
+    def test_a_run_with_no_ratio_is_described(self):
+        # every benchmark undecided or errored: no ratio, "-", not a traceback
+        import gate_experiment
+        line = gate_experiment.describe(3, {
+            "kind": "aa", "seconds": 1.0, "loadavg": (0.5, 0, 0),
+            "max_ratio": None, "alarm": False, "confirmed": [], "flagged": [],
+            "noisy": []})
+        self.assertIn("max ratio -: quiet", line)
+
     def test_bad_binary(self):
         proc = self.run_script("gate_experiment.py", "--binary",
                                os.path.join(self.tmp, "nope"))
