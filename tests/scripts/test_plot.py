@@ -150,7 +150,7 @@ class FullReportTest(unittest.TestCase):
         p = iteration_median(self.doc, "roundtrip/pipe/process/size:256/"
                              "manual_time")
         self.assertRegex(self.md, re.escape(
-            f"| pipe | {fmt.fmt_seconds(t * 1e-6)} (") + r"[^|]*\| " +
+            f"| pipe | none | {fmt.fmt_seconds(t * 1e-6)} (") + r"[^|]*\| " +
             re.escape(f"{fmt.fmt_seconds(p * 1e-6)} (") + r"[^|]*\| " +
             re.escape(f"{p / t:.2f}x"))
 
@@ -507,7 +507,7 @@ class RealOutputTest(unittest.TestCase):
         key = data.parse_name("roundtrip/tcp/process/size:256/real_time")
         t = ds.points[data.parse_name("roundtrip/tcp/thread/size:256")]
         self.assertRegex(md, re.escape(
-            f"| tcp | {fmt.fmt_seconds(t.median)} (") + r"[^|]*\| " +
+            f"| tcp | none | {fmt.fmt_seconds(t.median)} (") + r"[^|]*\| " +
             re.escape(f"{fmt.fmt_seconds(ds.points[key].median)} ("))
 
 

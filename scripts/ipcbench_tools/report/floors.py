@@ -40,6 +40,13 @@ def placement(ds, point_or_key):
     return placement_of(key) or run_placements(ds)[0]
 
 
+def present(ds, points):
+    """The placements of these points, in the report's order."""
+    pins = {placement(ds, p) for p in points}
+    return [p for p in PLACEMENTS if p in pins] + \
+        sorted(pins - set(PLACEMENTS))
+
+
 def busy_polling(ds):
     """The set of busy-polling transports of this run."""
     listed = ds.context.get("busy_polling")

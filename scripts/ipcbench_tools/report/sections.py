@@ -161,7 +161,7 @@ def headline_cell(p, f, what, verdict, used, num_cpus, has_floors=True):
     elif p.median / f.median < evidence.FAULT_LIMIT:
         used.append(evidence.FAULT)
         lines.append(f"measurement fault {evidence.SYMBOLS[evidence.FAULT]}"
-                     f" ({what} {fmt_value(f, f.metric)} is slower)")
+                     f" ({what}: {fmt_value(f, f.metric)})")
     else:
         lines.append(f"{fmt_ratio(p.median / f.median)} {what}")
     return "\n".join(line for line in lines if line)
@@ -189,10 +189,12 @@ def section_headline(inp):
         "wake-up and they look alike (docs/MEASURING.md). "
         "≈ before a name: no clear difference from the transport to its "
         f"left (U test p ≥ {evidence.ALPHA:g} and overlapping ranges), so "
-        "their order is not a finding."]
+        "their order is not a finding. Each cell: transport, median "
+        "(min-max) over the repetitions, multiple of the floor."]
     top = 0
     num_cpus = ds.context.get("num_cpus")
     has_floors = bool(ds.select("floor"))
+    all_used = []
     for pin in pins:
         ctx, rows = headline_rows(ds, pin)
         if not rows:
@@ -207,12 +209,14 @@ def section_headline(inp):
         table_rows = [r + [""] * (width - len(r)) for r in table_rows]
         headers = ["size"] + ["fastest"] + [f"#{i}" for i in
                                             range(2, width)]
-        blocks.append(Table(headers, table_rows, with_legend(
-            f"{floors.PLACEMENT_TEXT.get(pin, pin)}: round trip between two "
-            f"{'threads' if ctx == 'thread' else ctx + 'es'}, median "
-            "(min-max) over the repetitions, multiple of the floor.", used)))
+        all_used += used
+        blocks.append(Table(headers, table_rows,
+            f"{floors.PLACEMENT_TEXT.get(pin, pin).capitalize()}: round trip "
+            f"between two {'threads' if ctx == 'thread' else ctx + 'es'}."))
     if top == 0:
         return None
+    if all_used:
+        blocks.append(evidence.legend(all_used))
     return Section("Headline: the fastest transports", blocks)
 
 
@@ -301,14 +305,19 @@ def section_roundtrip(inp):
     pts = ds.select("roundtrip")
     size = pick_size(sorted({p.key.param for p in pts}), inp.size)
     lines = []
-    for ctx in contexts_of(pts):
-        s = extremes_sentence([p for p in pts if p.key.param == size and
-                               p.key.context == ctx and not
-                               p.key.subject.startswith("py-")],
-                              "round trip", f"at {fmt_size(size)} in the "
-                              f"{ctx} context")
-        if s:
-            lines.append("- " + s)
+    pins = floors.present(ds, pts)
+    for pin in pins:
+        for ctx in contexts_of(pts):
+            where = f"at {fmt_size(size)} in the {ctx} context" + (
+                f", {floors.PLACEMENT_TEXT.get(pin, pin)}" if len(pins) > 1
+                else "")
+            s = extremes_sentence([p for p in pts if p.key.param == size and
+                                   p.key.context == ctx and
+                                   floors.placement(ds, p) == pin and not
+                                   p.key.subject.startswith("py-")],
+                                  "round trip", where)
+            if s:
+                lines.append("- " + s)
     caption = ("Round-trip latency (one message there and back, in "
                "microseconds on a log scale) against message size, one line "
                "per transport, one panel per context. " + spread_note(pts))
@@ -334,37 +343,48 @@ def section_processing(inp):
                          f"threads-vs-processes chart uses {fmt_size(size)}")
     fig = plot_processing(ds, size)
     at = [p for p in pts if p.key.param == size]
-    index = {(p.key.subject, p.key.context): p for p in at}
-    rows, apart, alike = [], [], []
-    for subject in by_subject(at):
-        t, p = index.get((subject, "thread")), index.get((subject, "process"))
-        verdict = evidence.compare(t, p) if t and p else None
-        if verdict is not None:
-            (apart if verdict.supported else alike).append(
-                (p.median / t.median, subject, verdict))
-        rows.append([subject, fmt_cell(t) if t else "-",
-                     fmt_cell(p) if p else "-",
-                     (f"{p.median / t.median:.2f}x" +
-                      ("" if verdict.supported else " (no clear difference)"))
-                     if verdict else "-"])
-    text = []
-    if apart:
-        text.append(f"At {fmt_size(size)}, where the repetitions support a "
-                    "difference, a process round trip costs " + ", ".join(
-                        f"{r:.2f}x ({s})" for r, s, _ in sorted(apart)) +
-                    " the thread round trip of the same transport.")
-    if alike:
-        text.append("No clear difference between thread and process for " +
-                    ", ".join(s for _, s, _ in alike) +
-                    f" (U test p ≥ {evidence.ALPHA:g} and overlapping "
-                    "ranges).")
+    pins = floors.present(ds, at)
+    index = {(p.key.subject, p.key.context, floors.placement(ds, p)): p
+             for p in at}
+    rows, text = [], []
+    for pin in pins:
+        apart, alike = [], []
+        for subject in by_subject(at):
+            t, p = index.get((subject, "thread", pin)), \
+                index.get((subject, "process", pin))
+            if t is None and p is None:
+                continue
+            verdict = evidence.compare(t, p) if t and p else None
+            if verdict is not None:
+                (apart if verdict.supported else alike).append(
+                    (p.median / t.median, subject, verdict))
+            rows.append([subject, pin, fmt_cell(t) if t else "-",
+                         fmt_cell(p) if p else "-",
+                         (f"{p.median / t.median:.2f}x" +
+                          ("" if verdict.supported else
+                           " (no clear difference)")) if verdict else "-"])
+        where = f"At {fmt_size(size)}" + (
+            f", {floors.PLACEMENT_TEXT.get(pin, pin)}" if len(pins) > 1
+            else "")
+        if apart:
+            text.append(f"{where}, where the repetitions support a "
+                        "difference, a process round trip costs " +
+                        ", ".join(f"{r:.2f}x ({s})"
+                                  for r, s, _ in sorted(apart)) +
+                        " the thread round trip of the same transport.")
+        if alike:
+            text.append(f"{where}: no clear difference between thread and "
+                        "process for " + ", ".join(s for _, s, _ in alike) +
+                        f" (U test p ≥ {evidence.ALPHA:g} and overlapping "
+                        "ranges).")
     caption = (f"Round-trip latency at {fmt_size(size)} for each transport "
                "between two threads (light) and two processes (hatched): the "
                "`processing` question of what moving to processes costs. "
                "Under each transport: process latency / thread latency.")
     return Section("Threads vs processes", [FigureBlock(
         "threads_vs_processes", fig, caption)] + text + [Table(
-            ["transport", "thread", "process", "process / thread"], rows,
+            ["transport", "placement", "thread", "process",
+             "process / thread"], rows,
             "Median (min-max) over the repetitions; the ratio of medians is "
             "a finding only where the repetitions support it.")])
 
