@@ -151,7 +151,7 @@ class ThreadVsProcessCheckTest(unittest.TestCase):
                       "process pair for shm-ring-spin at 64 B (two CPUs",
                       lines[0])
         self.assertIn("U test p = ", lines[0])
-        self.assertIn("the process pair is 4.50x faster than the thread "
+        self.assertIn("The process pair is 4.50x faster than the thread "
                       "pair for shm-ring-spin at 64 B (unpinned", lines[1])
         self.assertIn("not interleaved", sec.blocks[0])
 

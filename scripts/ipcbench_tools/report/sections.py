@@ -153,6 +153,10 @@ def headline_rows(ds, pin, top=HEADLINE_TOP):
     return ctx, out
 
 
+def upper_first(text):
+    return text[:1].upper() + text[1:]
+
+
 def headline_cell(p, f, what, verdict, used, num_cpus, has_floors=True):
     lines = [("≈ " if verdict is not None and not verdict.supported else "")
              + p.key.subject, marked_cell(p, used, num_cpus)]
@@ -211,7 +215,7 @@ def section_headline(inp):
                                             range(2, width)]
         all_used += used
         blocks.append(Table(headers, table_rows,
-            f"{floors.PLACEMENT_TEXT.get(pin, pin).capitalize()}: round trip "
+            f"{upper_first(floors.PLACEMENT_TEXT.get(pin, pin))}: round trip "
             f"between two {'threads' if ctx == 'thread' else ctx + 'es'}."))
     if top == 0:
         return None
@@ -238,9 +242,9 @@ def thread_vs_process_lines(ds, subject=TVP_SUBJECT, size=TVP_SIZE):
         if t is None or p is None:
             out.append(f"- {where}: only {', '.join(sorted(here))} measured.")
             continue
-        out.append("- " + difference_sentence(
+        out.append("- " + upper_first(difference_sentence(
             t, p, "the thread pair", "the process pair",
-            f"for {subject} at {fmt_size(size)} {where}"))
+            f"for {subject} at {fmt_size(size)} {where}")))
     return out
 
 
