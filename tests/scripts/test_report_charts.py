@@ -212,3 +212,83 @@ class PageTest(unittest.TestCase):
                 if ln.startswith("| ") and "spawn" in ln and "RSS" not in ln]
         self.assertTrue(rows)
         self.assertFalse([r for r in rows if "fork" in r], rows)
+
+
+# ------------------------------------------------------------ the seed
+
+from ipcbench_tools import seedtable as seed  # noqa: E402
+
+SEED_FILE = Path(__file__).resolve().parents[2] / "data" / \
+    "processing-2008.json"
+
+
+def rate_doc(rates):
+    return {"context": {"num_cpus": 2}, "benchmarks": [
+        {"name": f"{n}/real_time", "run_name": f"{n}/real_time",
+         "run_type": "iteration", "repetitions": 3, "repetition_index": r,
+         "items_per_second": v * (1 + 0.01 * r), "real_time": 1.0,
+         "time_unit": "ns", "iterations": 10}
+        for n, v in rates.items() for r in range(3)]}
+
+
+class SeedTest(unittest.TestCase):
+    def setUp(self):
+        self.published = json.loads(SEED_FILE.read_text())
+        self.py = rate_doc({"dict/py-local/thread/readers:1": 12e6})
+        self.cpp = rate_doc({"dict/local/thread/readers:1": 10e6,
+                             "dict/local-prehashed/thread/readers:1": 30e6,
+                             "dict/mutex/thread/readers:1": 8e6})
+        self.rows = seed.load_rows(self.cpp, self.py, self.published)
+        self.row = next(r for r in self.rows
+                        if r.scenario.id == "plain-dict")
+
+    def test_plain_dict_compares_python_with_the_prehashed_lookup(self):
+        self.assertEqual(self.row.cpp_same.name,
+                         "dict/local-prehashed/thread/readers:1")
+        self.assertAlmostEqual(self.row.ratio(self.row.cpp_same),
+                               30 / 12, places=2)
+        self.assertEqual(self.row.cpp_also.name,
+                         "dict/local/thread/readers:1")
+
+    def test_the_hashing_lookup_is_shown_too_and_what_differs_said(self):
+        cells = seed.table_cells(self.rows)
+        row = next(c for c in cells if c[0].startswith("Plain dict"))
+        self.assertIn("`dict/local-prehashed/thread/readers:1`", row[4])
+        self.assertIn("hashing each lookup: 10.1M/s", row[4])
+        self.assertIn("`dict/local/thread/readers:1`", row[4])
+        self.assertIn("2.5x", row[5])
+        self.assertIn("hashing each lookup: 0.8x", row[5])
+        text = "\n".join(seed.notes(self.rows, self.cpp, self.py,
+                                    self.published))
+        self.assertIn("identity", text)
+        self.assertIn("bytes", text)
+
+    def test_without_the_prehashed_benchmark_the_hashing_one_stands(self):
+        cpp = rate_doc({"dict/local/thread/readers:1": 10e6})
+        row = next(r for r in seed.load_rows(cpp, self.py, self.published)
+                   if r.scenario.id == "plain-dict")
+        self.assertEqual(row.cpp_same.name, "dict/local/thread/readers:1")
+        self.assertIsNone(row.cpp_also.name)
+
+    def test_2008_source_is_the_processing_documentation(self):
+        sources = self.published["sources"]
+        text = json.dumps(sources).lower()
+        self.assertNotIn("issue", text)
+        self.assertIn("documentation of the `processing` package",
+                      sources[0]["name"])
+        doc_text = "18,000-20,000 times/sec"
+        self.assertIn(doc_text, sources[0]["quote"])
+        notes = "\n".join(seed.notes(self.rows, self.cpp, self.py,
+                                     self.published)).lower()
+        self.assertNotIn("ipcbench issue", notes)
+        self.assertNotIn("issue 6", notes)
+
+    def test_chart_draws_dots_not_bars(self):
+        import matplotlib
+        matplotlib.use("Agg")
+        fig = seed.figure(self.rows)
+        (ax,) = fig.axes
+        self.assertEqual(ax.get_xscale(), "log")
+        from matplotlib.patches import Rectangle
+        self.assertFalse([p for p in ax.patches if isinstance(p, Rectangle)
+                          and p.get_width() > 0 and p.get_height() > 0])

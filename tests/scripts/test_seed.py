@@ -122,7 +122,7 @@ class TableTest(unittest.TestCase):
         self.assertIn("seed.svg", text)
         self.assertIn("python-dev", text)
         self.assertEqual(len(fig.axes), 1)
-        self.assertEqual(fig.axes[0].get_yscale(), "log")
+        self.assertEqual(fig.axes[0].get_xscale(), "log")
 
     def test_without_cpp_everything_cpp_is_na(self):
         text, _ = seed.seed_section(None, load(PY), load(SEED))
