@@ -339,8 +339,8 @@ class RingTransport final : public Transport {
     const int cpu = ::sched_getcpu();
     if (cpu < 0) return false;
     const auto mine = static_cast<std::uint32_t>(cpu) + 1;
-    if (mine != my_cpu_) {
-      my_cpu_ = mine;
+    if (mine != my_cpu_.load(std::memory_order_relaxed)) {
+      my_cpu_.store(mine, std::memory_order_relaxed);
       in_.control->consumer_cpu.store(mine, std::memory_order_relaxed);
     }
     return out_.control->consumer_cpu.load(std::memory_order_relaxed) == mine;
@@ -374,7 +374,9 @@ class RingTransport final : public Transport {
   std::uint64_t chunks_out_ = 0;
   std::uint32_t tail_ = 0;  // consumer: the header it reads next
   std::uint64_t chunks_in_ = 0;
-  std::uint32_t my_cpu_ = 0;  // 1 + the CPU we last published in consumer_cpu; 0: none
+  // 1 + the CPU we last published in consumer_cpu; 0: none. Atomic: the send side and the
+  // receive side may wait (and publish) from two threads at once.
+  std::atomic<std::uint32_t> my_cpu_{0};
 };
 // Layout: control a->b | control b->a | data a->b | data b->a, each page-aligned.
 struct RingLayout {
