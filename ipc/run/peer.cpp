@@ -201,6 +201,9 @@ void run_process_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
   ChildProcess child = ChildProcess::fork([&] {
     ch.a.reset();  // the parent's end: its descriptors must not keep the channel open
     peer(*ch.b);
+    // Closed before the child exits, as a spawned peer's end is: a transport that
+    // queues in user space (ZeroMQ's I/O thread) delivers what it still holds.
+    ch.b.reset();
   });
   ch.b.reset();
   supervise_process(child, *ch.a, main, timeout, also_on_peer_exit);

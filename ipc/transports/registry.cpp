@@ -6,6 +6,7 @@
 
 #include "ipc/transports/eventfd.hpp"
 #include "ipc/transports/fifo.hpp"
+#include "ipc/transports/nng.hpp"
 #include "ipc/transports/peer_boost_spsc.hpp"
 #include "ipc/transports/pipe.hpp"
 #include "ipc/transports/posix_mq.hpp"
@@ -17,6 +18,7 @@
 #include "ipc/transports/sysv_mq.hpp"
 #include "ipc/transports/tcp.hpp"
 #include "ipc/transports/uds.hpp"
+#include "ipc/transports/zmq.hpp"
 
 namespace ipc {
 namespace {
@@ -129,6 +131,41 @@ constexpr std::array kTransports = {
                   .listen = listen_eventfd,
                   .connect = connect_eventfd,
                   .startup = true},
+    TransportInfo{.name = "zmq-ipc",
+                  .make = make_zmq_ipc_channel,
+                  .cross_process = true,
+                  .summary = "ZeroMQ PAIR sockets over ipc:// (a Unix socket)",
+                  .listen = listen_zmq_ipc,
+                  .connect = connect_zmq_ipc,
+                  .startup = true},
+    TransportInfo{.name = "zmq-tcp",
+                  .make = make_zmq_tcp_channel,
+                  .cross_process = true,
+                  .summary = "ZeroMQ PAIR sockets over tcp://127.0.0.1",
+                  .listen = listen_zmq_tcp,
+                  .connect = connect_zmq_tcp},
+    TransportInfo{.name = "zmq-inproc",
+                  .make = make_zmq_inproc_channel,
+                  .cross_process = false,
+                  .summary = "ZeroMQ PAIR sockets over inproc:// (one context)"},
+    // nng is not fork-safe (see nng.hpp): threads and spawned peers only.
+    TransportInfo{.name = "nng-ipc",
+                  .make = make_nng_ipc_channel,
+                  .cross_process = false,
+                  .summary = "nng pair1 sockets over ipc:// (a Unix socket)",
+                  .listen = listen_nng_ipc,
+                  .connect = connect_nng_ipc,
+                  .startup = true},
+    TransportInfo{.name = "nng-tcp",
+                  .make = make_nng_tcp_channel,
+                  .cross_process = false,
+                  .summary = "nng pair1 sockets over tcp://127.0.0.1",
+                  .listen = listen_nng_tcp,
+                  .connect = connect_nng_tcp},
+    TransportInfo{.name = "nng-inproc",
+                  .make = make_nng_inproc_channel,
+                  .cross_process = false,
+                  .summary = "nng pair1 sockets over inproc://"},
     TransportInfo{.name = "queue",
                   .make = make_queue_channel,
                   .cross_process = false,
