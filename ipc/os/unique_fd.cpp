@@ -1,12 +1,14 @@
 #include "ipc/os/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "ipc/core/error.hpp"
 
@@ -79,6 +81,14 @@ void interrupt_fd(int fd) noexcept {
   ::dup3(reads ? p[0] : p[1], fd, O_CLOEXEC);
   ::close(p[0]);
   ::close(p[1]);
+}
+
+void require_free_descriptors(int count, const std::string& what) {
+  std::vector<UniqueFd> probe;
+  for (int i = 0; i < count; ++i) {
+    probe.emplace_back(::eventfd(0, EFD_CLOEXEC));
+    if (!probe.back()) throw_errno(what);
+  }
 }
 
 }  // namespace ipc

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 
 namespace ipc {
 
@@ -66,5 +67,10 @@ void read_all(int fd, std::span<std::byte> data, const char* what);
 // the data (its last writer is gone), its blocked writer EPIPE (its last reader is
 // gone). Safe to call from another thread. Never throws.
 void interrupt_fd(int fd) noexcept;
+
+// Throws std::system_error (EMFILE: "<what>: Too many open files") unless `count` more
+// descriptors can be opened now. For libraries that abort, or report something else,
+// when their own threads run out (libzmq, nng): a check before calling them.
+void require_free_descriptors(int count, const std::string& what);
 
 }  // namespace ipc

@@ -122,9 +122,16 @@ void run_thread_pair(Channel& ch, const PeerFn& peer, const MainFn& main,
   MainResult result;
   bool hung;
   {
-    Watchdog watchdog(heartbeat, timeout, -1, shutdown_both, [] {});
+    std::optional<Watchdog> watchdog;
+    try {
+      watchdog.emplace(heartbeat, timeout, -1, shutdown_both, [] {});
+    } catch (...) {  // e.g. no descriptor left for it: stop the peer before saying so
+      shutdown_both();
+      thread.join();
+      throw;
+    }
     result = run_main(main, a, heartbeat);
-    hung = watchdog.hung();
+    hung = watchdog->hung();
   }
   if (result.failed) shutdown_both();
   auto finished = done.get_future();

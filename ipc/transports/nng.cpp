@@ -55,9 +55,12 @@ void refuse_after_fork(const char* name) {
                              "(nng is not fork-safe)");
 }
 
-// A pair1 socket that waits in slices and takes messages of any size.
+// A pair1 socket that waits in slices and takes messages of any size. Its connection and
+// nng's own poller need descriptors; short of them, nng's dial times out instead of
+// saying why.
 nng_socket open_pair(const char* name) {
   refuse_after_fork(name);
+  require_free_descriptors(4, std::string("nng socket for ") + name);
   nng_socket s = NNG_SOCKET_INITIALIZER;
   check(nng_pair1_open(&s), std::string("nng_pair1_open ") + name);
   try {
@@ -174,14 +177,14 @@ class NngEnd final : public Transport {
 // A listening end: its socket, its URL (the port filled in), and the directory of its
 // socket file (ipc).
 struct Bound {
+  std::unique_ptr<TempDir> dir;  // outlives the socket
   std::unique_ptr<Socket> socket;
   std::string url;
-  std::unique_ptr<TempDir> dir;
 };
 
 // Listens on `url`; for tcp, "tcp://127.0.0.1:0" becomes the port it got.
 Bound listen_on(std::string url, std::unique_ptr<TempDir> dir, const char* name) {
-  Bound b{std::make_unique<Socket>(open_pair(name)), std::move(url), std::move(dir)};
+  Bound b{std::move(dir), std::make_unique<Socket>(open_pair(name)), std::move(url)};
   nng_listener l;
   check(nng_listener_create(&l, b.socket->get(), b.url.c_str()), "nng_listener_create " + b.url);
   check(nng_listener_start(l, 0), "nng_listen " + b.url);

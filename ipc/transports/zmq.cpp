@@ -36,6 +36,10 @@ constexpr std::chrono::milliseconds kSlice(50);
   throw std::runtime_error(what + ": " + zmq_strerror(err));
 }
 
+// libzmq aborts the process (errno_assert) when its threads cannot get a descriptor; a
+// context and a socket take six.
+constexpr int kDescriptorsNeeded = 8;
+
 // How an end reaches the other: its endpoint, whether it binds, and for the binding end of
 // ipc/tcp the listening socket we made (handed to ZeroMQ with ZMQ_USE_FD) and the
 // directory that holds the socket file.
@@ -114,6 +118,7 @@ class ZmqEnd final : public Transport {
   void open() {
     check_open();
     const std::string what = std::string(name_) + " " + endpoint_.address;
+    require_free_descriptors(kDescriptorsNeeded, "ZeroMQ context for " + what);
     try {
       zmq::context_t& context = endpoint_.shared_context
                                     ? *endpoint_.shared_context
@@ -258,6 +263,7 @@ Channel make_zmq_inproc_channel(const Options& options) {
   Endpoint e;
   e.bind = true;
   e.address = "inproc://ipcbench-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  require_free_descriptors(kDescriptorsNeeded, "ZeroMQ context for zmq-inproc");
   try {
     e.shared_context = std::make_shared<zmq::context_t>();
   } catch (const zmq::error_t& err) {
