@@ -19,6 +19,8 @@
 //   sysv-mq-raw   msgsnd and msgrcv on two System V message queues, nothing else
 //   eventfd-raw   a shared-memory slot per direction written in place, and one
 //                 write(2)/read(2) of an eventfd per direction, nothing else
+//   zmq-ipc-raw, nng-ipc-raw  each library's own ping-pong over ipc://, at the same sizes
+//              (ipc/fixtures/floor_lib.hpp)
 //   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
 // The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg and the
 // latency percentiles, recorded as in roundtrip/ right after each send, while the
@@ -34,6 +36,7 @@
 #include "ipc/core/buffer.hpp"
 #include "ipc/core/error.hpp"
 #include "ipc/core/message.hpp"
+#include "ipc/fixtures/floor_lib.hpp"
 #include "ipc/fixtures/raw_queues.hpp"
 #include "ipc/transports/posix_mq.hpp"
 #include "ipc/transports/sysv_mq.hpp"
@@ -309,6 +312,32 @@ const RawQueueKind kRawQueueKinds[] = {
     {"eventfd-raw", ipc::make_raw_eventfd_channel, no_limit},
 };
 
+// A library's own ping-pong (floor_lib.hpp): its ends' send and recv are the library's
+// calls, nothing else; an empty message stops the echo.
+void BM_RawLib(benchmark::State& state, ipc::ChannelFactory make, const char* kind,
+               std::size_t size, ipc::Context context, ipc::PairOptions pair) {
+  ipc::AlignedBuffer out(size), in(size);
+  ipc::fill_pattern(out.span(), size);
+  floor_ping_pong(
+      state, floor_label(kind, context), context, pair, make,
+      [size](ipc::Transport& t) {
+        ipc::AlignedBuffer buf(size);
+        for (std::size_t n; (n = t.recv(buf.span())) != 0;) t.send(buf.span().first(n));
+      },
+      [&](ipc::Transport& t) { t.send(out.span()); },
+      [&](ipc::Transport& t) {
+        if (std::size_t n = t.recv(in.span()); n != size)
+          throw ipc::MessageError("got " + std::to_string(n) + " of " + std::to_string(size) +
+                                  " bytes back");
+      },
+      [&](ipc::Transport& t) {
+        t.send({});
+        ipc::check_pattern(in.span(), size);  // the last echo, once
+      });
+  if (!state.error_occurred())
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * size));
+}
+
 void BM_Memcpy(benchmark::State& state, std::size_t size) {
   guarded(state, "floor/memcpy/thread", [&] {
     ipc::AlignedBuffer src(size), dst(size);
@@ -362,6 +391,15 @@ void register_floor(const Config& config) {
             register_benchmark(
                 join_name({"floor", raw.kind, ctx, "size:" + std::to_string(n)}) + p.suffix,
                 BM_RawQueue, raw.make, raw.kind, n, c, p.pair);
+      for (std::size_t n : kRawSizes) {
+        const std::string size = "size:" + std::to_string(n);
+        if (c == ipc::Context::kThread || c == ipc::Context::kProcess)
+          register_benchmark(join_name({"floor", "zmq-ipc-raw", ctx, size}) + p.suffix, BM_RawLib,
+                             ipc::make_raw_zmq_ipc_channel, "zmq-ipc-raw", n, c, p.pair);
+        if (c == ipc::Context::kThread)  // nng is not fork-safe
+          register_benchmark(join_name({"floor", "nng-ipc-raw", ctx, size}) + p.suffix, BM_RawLib,
+                             ipc::make_raw_nng_ipc_channel, "nng-ipc-raw", n, c, p.pair);
+      }
     }
   }
   for (ipc::Context c : config.contexts) {
