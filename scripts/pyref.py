@@ -8,7 +8,9 @@ scenarios whose 2008 figures inspired ipcbench (see data/processing-2008.json):
                       from a thread (10,000 keys, 64-byte values, random keys
                       from a fixed seed, every value checked)
   objects one way     queue.Queue (threads), multiprocessing.Queue, Pipe,
-                      connection Listener/Client over AF_UNIX and AF_INET
+                      connection Listener/Client over AF_UNIX and AF_INET,
+                      and pyzmq PAIR sockets over ipc:// (py-zmq-ipc), for
+                      what ZeroMQ costs from Python next to zmq-ipc in C++
   round trips         the same channels, echoed by the peer
 
 Every message carries a sequence number and a CRC-32 of its body and is

@@ -291,6 +291,51 @@ def _connect_echo(address, family):
     return connect
 
 
+class _ZmqEnd:
+    """A pyzmq PAIR socket with its own context: bytes in and out, None as
+    the empty message that stops an echo, a timeout as BenchError."""
+
+    def __init__(self, address, bind, timeout):
+        import zmq  # only when measured: the other benchmarks start as before
+        self.zmq = zmq
+        self.context = zmq.Context()
+        self.socket = self.context.socket(zmq.PAIR)
+        ms = int(timeout * 1000)
+        for opt, value in ((zmq.RCVTIMEO, ms), (zmq.SNDTIMEO, ms),
+                           (zmq.LINGER, ms)):
+            self.socket.setsockopt(opt, value)
+        (self.socket.bind if bind else self.socket.connect)(address)
+
+    def send(self, msg):
+        try:
+            self.socket.send(b"" if msg is None else msg, copy=False)
+        except self.zmq.Again:
+            raise BenchError("zmq: send timed out")
+
+    def recv(self):
+        try:
+            msg = self.socket.recv()
+        except self.zmq.Again:
+            raise BenchError("zmq: receive timed out")
+        return msg or None
+
+    def close(self):
+        self.socket.close()
+        self.context.term()
+
+
+def _connect_zmq(address, timeout, send_only=False):
+    # In the forked peer: a context of its own (a parent's is unusable).
+    def connect():
+        end = _ZmqEnd(address, False, timeout)
+        return end.send if send_only else (end.recv, end.send)
+    return connect
+
+
+def _zmq_address(tmpdir):
+    return "ipc://" + os.path.join(tmpdir, f"zmq-{os.getpid()}.sock")
+
+
 # ------------------------------------------------------------- benchmarks
 
 class Bench:
@@ -410,6 +455,13 @@ class OneWay(Bench):
             self.recv = mine.recv
             peer = Peer(ctx, "process", _sender, theirs.send, self.size,
                         close_in_parent=(theirs,))
+        elif ch == "zmq-ipc":
+            address = _zmq_address(self.tmpdir)
+            end = _ZmqEnd(address, True, self.timeout)
+            self.closers.append(end.close)
+            self.recv = end.recv
+            peer = Peer(ctx, "process", _sender, None, self.size,
+                        _connect_zmq(address, self.timeout, send_only=True))
         else:
             listener, address, family = _listen(ch, self.tmpdir)
             self.closers.append(listener.close)
@@ -465,6 +517,13 @@ class RoundTrip(Bench):
             self.send, self.recv = mine.send, mine.recv
             peer = Peer(ctx, "process", _echo, theirs.recv, theirs.send,
                         close_in_parent=(theirs,))
+        elif ch == "zmq-ipc":
+            address = _zmq_address(self.tmpdir)
+            end = _ZmqEnd(address, True, self.timeout)
+            self.closers.append(end.close)
+            self.send, self.recv = end.send, end.recv
+            peer = Peer(ctx, "process", _echo, None, None,
+                        _connect_zmq(address, self.timeout))
         else:
             listener, address, family = _listen(ch, self.tmpdir)
             self.closers.append(listener.close)
@@ -601,6 +660,7 @@ def registry():
     streams = (("throughput", "py-queue", "thread", "queue"),
                ("throughput", "py-mpqueue", "process", "mpqueue"),
                ("throughput", "py-pipe", "process", "pipe"),
+               ("throughput", "py-zmq-ipc", "process", "zmq-ipc"),
                ("connection", "py-unix", "process", "unix"),
                ("connection", "py-tcp", "process", "tcp"))
     for scenario, transport, context, channel in streams:
@@ -610,6 +670,7 @@ def registry():
     trips = (("roundtrip", "py-queue", "thread", "queue"),
              ("roundtrip", "py-mpqueue", "process", "mpqueue"),
              ("roundtrip", "py-pipe", "process", "pipe"),
+             ("roundtrip", "py-zmq-ipc", "process", "zmq-ipc"),
              ("connection-roundtrip", "py-unix", "process", "unix"),
              ("connection-roundtrip", "py-tcp", "process", "tcp"))
     for scenario, transport, context, channel in trips:

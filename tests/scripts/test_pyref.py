@@ -110,7 +110,8 @@ class JsonWriterTest(unittest.TestCase):
         names = list(pybench.registry())
         self.assertEqual(len(names), len(set(names)))
         rx = re.compile(r"(dict|throughput|roundtrip|connection|"
-                        r"connection-roundtrip|pool)/py-[a-z]+/(thread|process)/"
+                        r"connection-roundtrip|pool)/py-[a-z]+(-[a-z]+)*/"
+                        r"(thread|process)/"
                         r"((readers|size)|workers:\d+/size):\d+/real_time")
         for n in names:
             self.assertRegex(n, rx)
@@ -123,6 +124,8 @@ class JsonWriterTest(unittest.TestCase):
                      "connection/py-unix/process/size:64/real_time",
                      "connection/py-tcp/process/size:64/real_time",
                      "roundtrip/py-pipe/process/size:256/real_time",
+                     "throughput/py-zmq-ipc/process/size:65536/real_time",
+                     "roundtrip/py-zmq-ipc/process/size:64/real_time",
                      "connection-roundtrip/py-tcp/process/size:64/real_time",
                      "pool/py-threadpool/thread/workers:8/size:64/real_time",
                      "pool/py-pool/process/workers:1/size:64/real_time"):
@@ -229,6 +232,9 @@ class MeasureTest(unittest.TestCase):
 
     def test_dead_peer_on_mp_queue_times_out(self):
         self._dead_peer("mpqueue")
+
+    def test_dead_peer_on_zmq_times_out(self):
+        self._dead_peer("zmq-ipc")
 
 
 class CliTest(unittest.TestCase):
