@@ -9,7 +9,8 @@ run, median of the repetitions (5 by default, randomly interleaved):
   --pin=same   roundtrip/<t>                <= 1.10 x floor/<t>-raw
                for pipe, fifo, uds, uds-seqpacket, tcp at 64 B, 4 KiB, 64 KiB,
                for posix-mq, sysv-mq (64 B, 4 KiB: 8 KiB is their kernel
-               limit) and eventfd (64 B, 4 KiB, 64 KiB)
+               limit) and eventfd (64 B, 4 KiB, 64 KiB),
+               zmq-ipc (processes) and nng-ipc (threads) at 64 B
                throughput/<t>               <= 1.15 x floor/<t>-raw-stream
                for pipe, uds at 64 B and 4 KiB (time per message)
                roundtrip/shm-ring           <= 1.3  x floor/futex
@@ -74,6 +75,13 @@ TARGETS = [
     for t, sizes in (("posix-mq", (64, 4096)), ("sysv-mq", (64, 4096)),
                      ("eventfd", (64, 4096, 65536)))
     for n in sizes
+] + [
+    # The libraries' own ping-pong loops (floor/<t>-raw: library calls only);
+    # nng cannot cross a fork, so its pair is two threads.
+    Target("same", f"roundtrip/{t}/{c}/size:{n}",
+           f"floor/{t}-raw/{c}/size:{n}", 1.10 if n == 64 else None, f"{n} B")
+    for t, c in (("zmq-ipc", "process"), ("nng-ipc", "thread"))
+    for n in (64, 65536)
 ] + [
     Target("same", f"throughput/{t}/process/size:{n}",
            f"floor/{t}-raw-stream/process/size:{n}", 1.15, f"{n} B stream")
