@@ -25,6 +25,12 @@ class Transport {
   // Receives one message into `buffer` and returns its size. Throws
   // MessageError if the message does not fit.
   virtual std::size_t recv(std::span<std::byte> buffer) = 0;
+  // Receives one message and returns a view of it: in the transport's own memory if it has
+  // some (zero copy: an iceoryx chunk), valid until the next recv or recv_in_place on this
+  // end; otherwise copied into `buffer`. The same errors as recv.
+  virtual std::span<const std::byte> recv_in_place(std::span<std::byte> buffer) {
+    return buffer.first(recv(buffer));
+  }
   // Ends this end: its blocked and future calls fail promptly with ClosedError, and
   // the other end sees the close after the data already sent (for in-memory transports,
   // both ends are closed). Callable from any thread; never throws.

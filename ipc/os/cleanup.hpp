@@ -41,6 +41,19 @@ CleanupResult remove_stale_resources(const std::vector<std::string>& dirs = kRes
 // Removes the entries of `dirs` owned by `pid` (alive or not). Never throws.
 CleanupResult remove_resources_of(pid_t pid, const std::vector<std::string>& dirs = kResourceDirs);
 
+// Things a run owns that cannot carry its name: a daemon it started (an exec'd program names
+// its own objects) and objects at names fixed by a library. They are recorded in the file
+// "owned" inside one of the run's "ipcbench-<pid>-..." directories, and whoever removes that
+// directory (the run itself, its interrupt handler, or a later run once the owner is dead)
+// first kills the processes and removes the paths, but only what is provably still the
+// thing recorded: a process whose start time (/proc/<pid>/stat) is unchanged, a path whose
+// device and inode are unchanged. Throws std::system_error if the record cannot be written.
+void record_owned_process(const std::string& dir, pid_t pid);
+void record_owned_path(const std::string& dir, const std::string& path);
+// Kills (SIGKILL) the recorded processes still alive, waits up to 2 s for them to go, then
+// removes the recorded paths still the same. Errors go into the result. Never throws.
+CleanupResult release_owned(const std::string& dir) noexcept;
+
 // Ends this process cleanly on SIGINT, SIGTERM or SIGHUP: no new names are handed out
 // (names.hpp throws), every ChildProcess is killed and reaped, the names of this process
 // and of dead ones are removed, and the process exits with 128 + the signal number after

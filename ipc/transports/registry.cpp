@@ -6,6 +6,7 @@
 
 #include "ipc/transports/eventfd.hpp"
 #include "ipc/transports/fifo.hpp"
+#include "ipc/transports/iceoryx.hpp"
 #include "ipc/transports/nng.hpp"
 #include "ipc/transports/peer_boost_spsc.hpp"
 #include "ipc/transports/pipe.hpp"
@@ -36,6 +37,21 @@ std::unique_ptr<Listener> listen_ring(const Options& options) {
 template <WaitStrategy W>
 std::unique_ptr<Transport> connect_ring(const std::string& address, const Options& options) {
   return connect_shm_ring(address, options, W);
+}
+
+template <IceoryxWait W>
+Channel make_iox(const Options& options) {
+  return make_iceoryx_channel(options, W);
+}
+
+template <IceoryxWait W>
+std::unique_ptr<Listener> listen_iox(const Options& options) {
+  return listen_iceoryx(options, W);
+}
+
+template <IceoryxWait W>
+std::unique_ptr<Transport> connect_iox(const std::string& address, const Options& options) {
+  return connect_iceoryx(address, options, W);
 }
 
 // THE table: one row per transport, in the order reports show them. A new transport is
@@ -166,6 +182,21 @@ constexpr std::array kTransports = {
                   .make = make_nng_inproc_channel,
                   .cross_process = false,
                   .summary = "nng pair1 sockets over inproc://"},
+    TransportInfo{.name = "iceoryx-spin",
+                  .make = make_iox<IceoryxWait::kSpin>,
+                  .cross_process = true,
+                  .summary = "iceoryx 2.0 pub/sub, loaned chunks (zero copy), busy-polling take()",
+                  .listen = listen_iox<IceoryxWait::kSpin>,
+                  .connect = connect_iox<IceoryxWait::kSpin>,
+                  .busy_polls = true,
+                  .max_message = iceoryx_max_message},
+    TransportInfo{.name = "iceoryx-wait",
+                  .make = make_iox<IceoryxWait::kWaitSet>,
+                  .cross_process = true,
+                  .summary = "iceoryx 2.0 pub/sub, loaned chunks (zero copy), blocking WaitSet",
+                  .listen = listen_iox<IceoryxWait::kWaitSet>,
+                  .connect = connect_iox<IceoryxWait::kWaitSet>,
+                  .max_message = iceoryx_max_message},
     TransportInfo{.name = "queue",
                   .make = make_queue_channel,
                   .cross_process = false,
