@@ -21,6 +21,8 @@
 //                 write(2)/read(2) of an eventfd per direction, nothing else
 //   zmq-ipc-raw, nng-ipc-raw  each library's own ping-pong over ipc://, at the same sizes
 //              (ipc/fixtures/floor_lib.hpp)
+//   iceoryx-raw-spin / iceoryx-raw-wait  iceoryx's API directly (ipc/fixtures/iceoryx_floor.hpp):
+//              loan, memcpy, publish; take (busy-polled / after a WaitSet wait), memcpy, release
 //   memcpy     (thread only) one memcpy of <bytes> between page-aligned buffers: bytes/s
 // The ping-pongs are round trips (one iteration each) and report cpu_ns_per_msg and the
 // latency percentiles, recorded as in roundtrip/ right after each send, while the
@@ -40,6 +42,8 @@
 #include "ipc/fixtures/raw_queues.hpp"
 #include "ipc/transports/posix_mq.hpp"
 #include "ipc/transports/sysv_mq.hpp"
+#include "ipc/fixtures/iceoryx_floor.hpp"
+#include "ipc/transports/iceoryx.hpp"
 
 namespace bench {
 namespace {
@@ -266,6 +270,45 @@ void BM_SlotStream(benchmark::State& state, std::size_t size, ipc::Context conte
   });
 }
 
+// The raw iceoryx loop: the same channel as the iceoryx-<wait> transport, driven through
+// iceoryx's API directly; the last echo is checked once, like the raw fd loops'.
+void BM_RawIceoryx(benchmark::State& state, ipc::IceoryxWait wait, const char* kind,
+                   ipc::Context context, ipc::PairOptions pair) {
+  const std::string label = floor_label(kind, context);
+  if (skip_busy_poll_on_one_cpu(state, label, wait == ipc::IceoryxWait::kSpin, pair.pin)) return;
+  ipc::AlignedBuffer out(kRawSize), in(kRawSize);
+  ipc::fill_pattern(out.span(), kRawSize);
+  std::unique_ptr<ipc::RawIceoryx> main_end;
+  auto raw = [&](ipc::Transport& t) -> ipc::RawIceoryx& {
+    if (!main_end) main_end = std::make_unique<ipc::RawIceoryx>(t);
+    return *main_end;
+  };
+  floor_ping_pong(
+      state, label, context, pair,
+      [wait](const ipc::Options& options) { return ipc::make_iceoryx_channel(options, wait); },
+      [](ipc::Transport& t) {
+        ipc::RawIceoryx end(t);
+        ipc::AlignedBuffer buf(kRawSize);
+        for (;;) {
+          std::size_t n = end.recv(buf.span());
+          if (n == 0) return;
+          end.send(buf.span().first(n));
+        }
+      },
+      [&](ipc::Transport& t) { raw(t).send(out.span()); },
+      [&](ipc::Transport& t) {
+        if (std::size_t n = raw(t).recv(in.span()); n != kRawSize)
+          throw ipc::MessageError("got " + std::to_string(n) + " of " + std::to_string(kRawSize) +
+                                  " bytes back");
+      },
+      [&](ipc::Transport& t) {
+        raw(t).send({});
+        ipc::check_pattern(in.span(), kRawSize);  // the last echo, once
+      });
+  if (!state.error_occurred())
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * kRawSize));
+}
+
 // The kernel-queue and eventfd raw loops (raw_queues.hpp): the peer echoes each message
 // from where it arrived; the main side fills its send buffer once, checks each echo's size
 // and the last echo's bytes once.
@@ -353,6 +396,14 @@ void BM_Memcpy(benchmark::State& state, std::size_t size) {
   });
 }
 
+// Only when an iceoryx transport is selected: its floor needs RouDi, which a run without
+// iceoryx never starts.
+bool wants_iceoryx(const Config& config) {
+  for (const ipc::TransportInfo* t : config.transports)
+    if (t->name.starts_with("iceoryx")) return true;
+  return false;
+}
+
 }  // namespace
 
 void register_floor(const Config& config) {
@@ -371,6 +422,9 @@ void register_floor(const Config& config) {
         register_benchmark(
             join_name({"floor", "stream-cross", ctx, "size:" + std::to_string(n)}) + p.suffix,
             BM_SlotStream, n, c, p.pair);
+      if (wants_iceoryx(config))
+        register_benchmark(join_name({"floor", "iceoryx-raw-spin", ctx, size}) + p.suffix,
+                           BM_RawIceoryx, ipc::IceoryxWait::kSpin, "iceoryx-raw-spin", c, p.pair);
     }
     for (const Placed& p : placements(config, /*busy_polls=*/false)) {
       register_benchmark(join_name({"floor", "futex", ctx}) + p.suffix, BM_Baton,
@@ -400,6 +454,10 @@ void register_floor(const Config& config) {
           register_benchmark(join_name({"floor", "nng-ipc-raw", ctx, size}) + p.suffix, BM_RawLib,
                              ipc::make_raw_nng_ipc_channel, "nng-ipc-raw", n, c, p.pair);
       }
+      if (wants_iceoryx(config))
+        register_benchmark(join_name({"floor", "iceoryx-raw-wait", ctx, size}) + p.suffix,
+                           BM_RawIceoryx, ipc::IceoryxWait::kWaitSet, "iceoryx-raw-wait", c,
+                           p.pair);
     }
   }
   for (ipc::Context c : config.contexts) {

@@ -151,8 +151,8 @@ void record_owned_process(const std::string& dir, pid_t pid) {
 void record_owned_path(const std::string& dir, const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) throw_errno("stat " + path);
-  append_owned(dir, "path " + std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
-                        path);
+  append_owned(dir,
+               "path " + std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " + path);
 }
 
 CleanupResult release_owned(const std::string& dir) noexcept {

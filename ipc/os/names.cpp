@@ -7,7 +7,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "ipc/core/error.hpp"
@@ -49,6 +51,32 @@ TempDir::~TempDir() {
   }
   if (::rmdir(path_.c_str()) != 0)
     std::fprintf(stderr, "ipcbench: cannot remove %s: %s\n", path_.c_str(), std::strerror(errno));
+}
+
+namespace {
+std::mutex g_lifetime_mutex;
+std::vector<std::string> g_lifetime_names;
+std::vector<pid_t> g_lifetime_children;
+}  // namespace
+
+void add_process_lifetime_child(pid_t pid) {
+  std::lock_guard lock(g_lifetime_mutex);
+  g_lifetime_children.push_back(pid);
+}
+
+std::vector<pid_t> process_lifetime_children() {
+  std::lock_guard lock(g_lifetime_mutex);
+  return g_lifetime_children;
+}
+
+void add_process_lifetime_name(std::string path) {
+  std::lock_guard lock(g_lifetime_mutex);
+  g_lifetime_names.push_back(std::move(path));
+}
+
+std::vector<std::string> process_lifetime_names() {
+  std::lock_guard lock(g_lifetime_mutex);
+  return g_lifetime_names;
 }
 
 }  // namespace ipc

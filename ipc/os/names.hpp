@@ -8,8 +8,11 @@
 // soon as that process is gone). Both helpers throw once the run is being interrupted.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ipc {
 
@@ -30,5 +33,14 @@ class TempDir {
   std::string path_;
   int owner_pid_;
 };
+
+// Names that live as long as the process that made them (e.g. the iceoryx runtime's socket,
+// the directory of this run's RouDi): removed at its exit (or by the next run after a
+// crash), not when the code that made them returns. A test's leak check skips them.
+void add_process_lifetime_name(std::string path);
+std::vector<std::string> process_lifetime_names();
+// The same for a child process (this run's RouDi): stopped and reaped at exit.
+void add_process_lifetime_child(pid_t pid);
+std::vector<pid_t> process_lifetime_children();
 
 }  // namespace ipc

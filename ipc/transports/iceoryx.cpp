@@ -39,6 +39,7 @@
 #include "ipc/os/names.hpp"
 #include "ipc/os/shm_segment.hpp"
 #include "ipc/os/unique_fd.hpp"
+#include "ipc/transports/iceoryx_ports.hpp"
 #include "ipc/transports/listener.hpp"
 
 // iceoryx is not built with TSan: the hand-over of a chunk through its queues is invisible
@@ -74,8 +75,8 @@ struct Pool {
   std::size_t size;
   std::size_t count;
 };
-constexpr Pool kPools[] = {{320, 4096},     {1088, 1024},   {4160, 512},    {16448, 128},
-                           {65600, 160},    {262208, 32},   {kMaxMessage + 64, 48}};
+constexpr Pool kPools[] = {{320, 4096},  {1088, 1024}, {4160, 512},           {16448, 128},
+                           {65600, 160}, {262208, 32}, {kMaxMessage + 64, 48}};
 
 // What RouDi creates at names of its own (iceoryx 2.0's fixed ones) besides its shared
 // memory, which it names on stdout ("Reserving N bytes in the shared memory [name]").
@@ -128,10 +129,9 @@ UniqueFd take_turn() {
     }
     if (errno != EADDRINUSE) throw_errno("bind @" + std::string(kTurnName));
     if (Clock::now() > deadline)
-      throw std::runtime_error("iceoryx: another ipcbench run (pid " +
-                               std::to_string(turn_holder()) +
-                               ") kept iceoryx's one RouDi per machine for " +
-                               std::to_string(kTurnWait.count()) + " s");
+      throw std::runtime_error(
+          "iceoryx: another ipcbench run (pid " + std::to_string(turn_holder()) +
+          ") kept iceoryx's one RouDi per machine for " + std::to_string(kTurnWait.count()) + " s");
     if (!said) {
       std::fprintf(stderr,
                    "ipcbench: iceoryx: waiting for ipcbench run %d to finish with its RouDi "
@@ -194,6 +194,7 @@ class Roudi {
     remove_stale_resources();  // a dead run's RouDi ("owned" records) goes first
     refuse_foreign_roudi();
     dir_ = std::make_unique<TempDir>();
+    add_process_lifetime_name(dir_->path());
     const std::string config = dir_->path() + "/roudi.toml";
     const std::string log = dir_->path() + "/roudi.log";
     {
@@ -211,8 +212,8 @@ class Roudi {
     auto child = started.get_future();
     launcher_ = std::thread([&started, &config, &log_fd, this] {
       try {
-        const char* argv[] = {"iox-roudi", "-c", config.c_str(), "-l", "warning", "-k", "1",
-                              nullptr};
+        const char* argv[] = {"iox-roudi", "-c", config.c_str(), "-l", "warning",
+                              "-k",        "1",  nullptr};
         const int out = log_fd.get();
         started.set_value(ChildProcess::fork([&] {
           ::prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -236,6 +237,7 @@ class Roudi {
       throw;
     }
     record_owned_process(dir_->path(), child_->pid());
+    add_process_lifetime_child(child_->pid());
 
     const auto deadline = Clock::now() + kReadyWait;
     std::string text;
@@ -313,7 +315,7 @@ class Roudi {
 
 void quiet_iceoryx_log() {
   iox::log::LogManager::GetLogManager().SetDefaultLogLevel(iox::log::LogLevel::kWarn,
-                                                            iox::log::LogLevelOutput::kHideLogLevel);
+                                                           iox::log::LogLevelOutput::kHideLogLevel);
 }
 
 // Registers this process with the running RouDi, once; its name carries our pid, so the
@@ -323,6 +325,7 @@ void init_runtime() {
   std::call_once(once, [] {
     quiet_iceoryx_log();
     const std::string name = "ipcbench-" + std::to_string(::getpid()) + "-iox";
+    for (const char* suffix : {"", ".lock"}) add_process_lifetime_name("/tmp/" + name + suffix);
     iox::runtime::PoshRuntime::initRuntime(
         iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
   });
@@ -343,8 +346,8 @@ struct Control {
 class AnonymousControl {
  public:
   AnonymousControl() {
-    void* p = ::mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE,
-                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void* p =
+        ::mmap(nullptr, sizeof(Control), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw_errno("mmap iceoryx control");
     control_ = new (p) Control{};
   }
@@ -376,8 +379,7 @@ struct Ports {
     so.queueCapacity = kQueueCapacity;
     so.queueFullPolicy = iox::popo::QueueFullPolicy::BLOCK_PRODUCER;
     pub = std::make_unique<iox::popo::UntypedPublisher>(service(instance, kEvents[index]), po);
-    sub = std::make_unique<iox::popo::UntypedSubscriber>(service(instance, kEvents[1 - index]),
-                                                         so);
+    sub = std::make_unique<iox::popo::UntypedSubscriber>(service(instance, kEvents[1 - index]), so);
     if (wait == IceoryxWait::kWaitSet) {
       waitset = std::make_unique<iox::popo::WaitSet<>>();
       if (waitset->attachState(*sub, iox::popo::SubscriberState::HAS_DATA).has_error())
@@ -436,8 +438,7 @@ class IceoryxEnd final : public Transport {
     check_open();
     if (message.size() > kMaxMessage)
       throw MessageError("iceoryx: a message of " + std::to_string(message.size()) +
-                         " bytes is larger than the largest pool's " +
-                         std::to_string(kMaxMessage));
+                         " bytes is larger than the largest pool's " + std::to_string(kMaxMessage));
     const auto deadline = Clock::now() + timeout_;
     void* chunk = nullptr;
     for (std::uint32_t spins = 0;; ++spins) {
@@ -467,7 +468,7 @@ class IceoryxEnd final : public Transport {
     std::span<const std::byte> view = recv_in_place(buffer);
     if (view.size() > buffer.size())
       throw MessageError("iceoryx: a message of " + std::to_string(view.size()) +
-                         " bytes does not fit a buffer of " + std::to_string(buffer.size()));
+                         " bytes does not fit a " + std::to_string(buffer.size()) + "-byte buffer");
     if (!view.empty()) std::memcpy(buffer.data(), view.data(), view.size());
     release_held();
     return view.size();
@@ -498,8 +499,8 @@ class IceoryxEnd final : public Transport {
         const auto left = deadline - Clock::now();
         const auto slice = std::min<Clock::duration>(left, 20ms);  // closed flags, deadline
         if (slice > Clock::duration::zero())
-          (void)ports_.waitset->timedWait(iox::units::Duration::fromNanoseconds(
-              static_cast<unsigned long long>(
+          (void)ports_.waitset->timedWait(
+              iox::units::Duration::fromNanoseconds(static_cast<unsigned long long>(
                   std::chrono::duration_cast<std::chrono::nanoseconds>(slice).count())));
       } else if (spins % kSpinsPerYield == 0) {
         ::sched_yield();
@@ -514,6 +515,11 @@ class IceoryxEnd final : public Transport {
     control_.closed[me_].store(1, std::memory_order_release);
     // A peer blocked publishing into our full queue must not wait for us any more.
     ports_.sub->unsubscribe();
+  }
+
+  IceoryxPorts ports() noexcept {
+    return {*ports_.pub, *ports_.sub, ports_.waitset.get(), control_.closed[me_],
+            control_.closed[1 - me_]};
   }
 
   void on_peer_exit() noexcept override {
@@ -602,6 +608,12 @@ class IceoryxListener final : public Listener {
 }  // namespace
 
 std::size_t iceoryx_max_message() { return kMaxMessage; }
+
+IceoryxPorts iceoryx_ports(Transport& end) {
+  auto* mine = dynamic_cast<IceoryxEnd*>(&end);
+  if (!mine) throw std::invalid_argument("iceoryx_ports: not an end of an iceoryx channel");
+  return mine->ports();
+}
 
 void iceoryx_start() {
   std::lock_guard lock(g_start_mutex);
