@@ -13,6 +13,9 @@ and fails (exit 1, one stderr line per leftover) on:
   * a live process of this test session: one whose environment holds
     IPCBENCH_LEAK_MARKER=<--marker> (test.sh exports it, so every ipcbench,
     ipc_tests, peer and script it starts carries it);
+  * iceoryx's fixed names (/dev/shm/iceoryx_mgmt, /tmp/roudi, ...) while no
+    iox-roudi process runs: what a RouDi killed before it could clean up leaves
+    (ipcbench starts its own RouDi for the iceoryx transports);
   * with --strict (a machine of its own, e.g. CI): any ipcbench-* entry and
     any process named ipcbench or ipc_tests, whoever started it.
 
@@ -35,6 +38,10 @@ SYSV_TABLE = "/proc/sysvipc/msg"
 SYSV_KEY_TAG = 0x5
 OWNED = re.compile(r"ipcbench-([0-9]+)-.+")
 PROCESS_NAMES = ("ipcbench", "ipc_tests")
+# What iceoryx 2.0's RouDi creates at fixed names (its data segment is named after the
+# user's group: "/dev/shm/<group>", checked only in /dev/shm listings that hold the others).
+ICEORYX_NAMES = ("/dev/shm/iceoryx_mgmt", "/tmp/roudi", "/tmp/roudi.lock",
+                 "/tmp/iox-unique-roudi.lock")
 
 
 class UsageError(Exception):
@@ -180,6 +187,10 @@ def find_leaks(dirs, marker=None, since=None, strict=False, procs=None,
                          "of this session)")
         elif strict:
             leaks.append(f"{what}: still there (owner {owner} is running)")
+    if not any(comm == "iox-roudi" for _, comm, _, _, _ in procs):
+        for path in ICEORYX_NAMES:
+            if os.path.dirname(path) in dirs and os.path.lexists(path):
+                leaks.append(f"{path}: left behind by a RouDi that is gone")
     for pid, comm, state, _, _ in procs:
         if pid in ours:
             leaks.append(f"process {pid} ({comm}, state {state}): still running")

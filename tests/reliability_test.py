@@ -384,6 +384,56 @@ class ConcurrencyTest(Base):
         self.assertNothingLeft()
 
 
+class IceoryxTest(Base):
+    """ipcbench owns iceoryx's RouDi: killing ipcbench mid-benchmark, even with its RouDi
+    unable to clean up after itself, leaves nothing once one more run is done."""
+
+    def roudi_of(self, pid, timeout=30):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for kid, comm, _, _, ppid in leak_check.processes():
+                if ppid == pid and comm == "iox-roudi":
+                    return kid
+            time.sleep(0.05)
+        self.fail("ipcbench started no iox-roudi")
+
+    def kill_mid_benchmark(self, stop_roudi_first):
+        p = subprocess.Popen(
+            [BINARY, "--transports=iceoryx-wait", "--contexts=process",
+             "--benchmark_filter=throughput/iceoryx-wait/process/size:4096",
+             "--benchmark_min_time=60"],
+            env=env_with(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            roudi = self.roudi_of(p.pid)
+            time.sleep(1.0)  # the benchmark is under way
+            if stop_roudi_first:  # it cannot clean up when ipcbench dies (PR_SET_PDEATHSIG)
+                os.kill(roudi, signal.SIGSTOP)
+            p.kill()
+            p.wait(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        r = run("--quick", "--transports=iceoryx-spin", "--contexts=thread",
+                "--benchmark_filter=roundtrip/.*size:64/", "--benchmark_format=json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual({n: e for n, e in entries(r).items() if e}, {})
+        # Gone, or a zombie of an init that does not reap (then not ours to reap either).
+        self.assertFalse(leak_check.alive(roudi) and InterruptTest.state(roudi) != "Z",
+                         f"RouDi {roudi} outlived the next run")
+        self.assertFalse([k for k, comm, state, _, _ in leak_check.processes()
+                          if comm == "iox-roudi" and state != "Z"], "an iox-roudi is left")
+        for path in leak_check.ICEORYX_NAMES:
+            self.assertFalse(os.path.lexists(path), f"{path} is left")
+        self.assertNothingLeft()
+
+    def test_sigkill_mid_benchmark_then_one_more_run_leaves_nothing(self):
+        self.kill_mid_benchmark(stop_roudi_first=False)
+
+    def test_a_roudi_that_could_not_clean_up_is_reaped_by_the_next_run(self):
+        self.kill_mid_benchmark(stop_roudi_first=True)
+
+
 class ExhaustionTest(Base):
     def test_too_few_file_descriptors_are_errors_not_a_crash(self):
         def limit():
