@@ -14,11 +14,13 @@ run, median of the repetitions (5 by default, randomly interleaved):
                throughput/<t>               <= 1.15 x floor/<t>-raw-stream
                for pipe, uds at 64 B and 4 KiB (time per message)
                roundtrip/shm-ring           <= 1.3  x floor/futex
+               roundtrip/iceoryx-wait       <= 1.10 x floor/iceoryx-raw-wait (64 B)
   --pin=cross  roundtrip/shm-ring           <= 1.15 x roundtrip/shm-ring-spin
                roundtrip/shm-ring-spin      <= 1.25 x floor/cacheline-ring
                throughput/shm-ring-spin     <= 1.25 x floor/stream-cross (64 KiB)
                shm-ring-spin                <= 1.0  x peer-boost-spsc (64 B and
                4 KiB round trips, 64 KiB stream)
+               roundtrip/iceoryx-spin       <= 1.10 x floor/iceoryx-raw-spin (64 B)
 
 and, without a target, what lies between the cache line and the ring: the
 64-byte message floor (floor/cacheline-msg: the baton carrying 64 bytes in a
@@ -122,6 +124,11 @@ TARGETS = [
            "floor/futex/process", None, "mutex + condvar per message"),
     Target("cross", "roundtrip/shm-boost/process/size:64",
            "floor/futex/process", None, "mutex + condvar per message"),
+    # iceoryx against its own API driven directly (busy-polling across CPUs, WaitSet on one)
+    Target("cross", "roundtrip/iceoryx-spin/process/size:64",
+           "floor/iceoryx-raw-spin/process/size:64", 1.10, "iceoryx API directly"),
+    Target("same", "roundtrip/iceoryx-wait/process/size:64",
+           "floor/iceoryx-raw-wait/process/size:64", 1.10, "iceoryx API directly"),
 ]
 
 
