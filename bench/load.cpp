@@ -174,6 +174,7 @@ void register_load(const Config& config) {
       config.load_full ? std::span<const int>(kFullRates) : std::span<const int>(kSmallRates);
   for (const ipc::TransportInfo* t : config.transports) {
     if (!config.load_full && !in_small_sweep(t->name)) continue;
+    if (!t->full_duplex) continue;  // a sender and a receive thread share each end
     for (ipc::Context c : contexts_for(config, *t))
       for (std::size_t size : sizes)
         for (int pct : rates)

@@ -99,6 +99,9 @@ struct TransportInfo {
   // The system limits it runs under, as one line for the JSON context (e.g. a kernel
   // queue's message size and depth); null: none worth stating.
   std::string (*limits)() = nullptr;
+  // Can one thread send while another receives on the same end (the load scenario)?
+  // ZeroMQ sockets are not thread-safe: a send and a receive at once may hang.
+  bool full_duplex = true;
 };
 
 }  // namespace ipc
