@@ -20,10 +20,11 @@ fail() { echo "run: error: $*" >&2; exit 1; }
 # over two runs needs to reach p < 0.05; repetitions randomly interleaved across the whole
 # run, so that figures compared in one chart are taken minutes apart on neither side;
 # round trips and floors in every placement; sizes 64 B, 4 KiB, 64 KiB and 1 MiB
-# (ipcbench --sizes; all sizes: ./run.sh --sizes=16,64,256,4096,65536,1048576); the drift
-# canary. Flags given to run.sh come after these and override them.
+# (ipcbench --sizes; all sizes: ./run.sh --sizes=16,64,256,4096,65536,1048576). Not the
+# drift canary (--canary): normalising by it made the spread larger, not smaller (README).
+# Flags given to run.sh come after these and override them.
 reps=9
-defaults=(--benchmark_enable_random_interleaving=true --pin=none,cross,same --canary
+defaults=(--benchmark_enable_random_interleaving=true --pin=none,cross,same
           --sizes=64,4096,65536,1048576 --benchmark_min_time=0.02)
 pyref_args=()
 for arg in "$@"; do
