@@ -199,6 +199,7 @@ class Roudi {
     const std::string log = dir_->path() + "/roudi.log";
     {
       std::ofstream out(config);
+      if (!out.is_open()) throw_errno("open " + config);  // e.g. no descriptor left: EMFILE
       out << config_text();
       if (!out.flush()) throw_system_error(EIO, "write " + config);
     }
