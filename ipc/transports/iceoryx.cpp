@@ -439,7 +439,8 @@ class IceoryxEnd final : public Transport {
     check_open();
     if (message.size() > kMaxMessage)
       throw MessageError("iceoryx: a message of " + std::to_string(message.size()) +
-                         " bytes is larger than the largest pool's " + std::to_string(kMaxMessage));
+                         " bytes exceeds the largest pool's limit of " +
+                         std::to_string(kMaxMessage) + " bytes");
     const auto deadline = Clock::now() + timeout_;
     void* chunk = nullptr;
     for (std::uint32_t spins = 0;; ++spins) {
