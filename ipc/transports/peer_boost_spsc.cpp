@@ -56,7 +56,8 @@ class BoostSpscTransport final : public Transport {
     const std::uint64_t len = message.size();
     if (message.size() <= kSmall) {
       std::memcpy(staging_.data(), &len, sizeof len);
-      std::memcpy(staging_.data() + sizeof len, message.data(), message.size());
+      if (!message.empty())  // an empty span's data() may be null, which memcpy must not get
+        std::memcpy(staging_.data() + sizeof len, message.data(), message.size());
       push_all({staging_.data(), sizeof len + message.size()});
       return;
     }

@@ -111,7 +111,8 @@ class PosixMqTransport final : public Transport {
       throw MessageError("posix-mq: a message of " + std::to_string(message.size()) +
                          " bytes exceeds the queue's limit of " + std::to_string(msgsize_) +
                          " bytes (/proc/sys/fs/mqueue/msgsize_max); messages are not split");
-    const auto* data = reinterpret_cast<const char*>(message.data());
+    static const char kNone = 0;  // an empty span's data() may be null; mq_timedsend's not
+    const auto* data = message.empty() ? &kNone : reinterpret_cast<const char*>(message.data());
     sliced("mq_timedsend", [&](const timespec* until) {
       return ::mq_timedsend(out_.get(), data, message.size(), 0, until);
     });
