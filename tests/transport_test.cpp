@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -34,7 +35,9 @@ constexpr milliseconds kTimeout(10'000);
 // The largest message the transport under test carries (TransportInfo::max_message):
 // set by each test before its peer starts (a forked or spawned peer sets it too, from
 // the entry's argument), so both sides agree on the sizes.
-std::size_t g_limit = kMax;
+// Atomic: in the thread context the peer sets it (to the same value) while the main side
+// reads it.
+std::atomic<std::size_t> g_limit{kMax};
 
 // Mostly small sizes around the framing edges, a 64 KiB +-1 every 100 messages and a
 // 1 MiB one every 1000: all sizes are exercised without copying gigabytes. A transport
@@ -45,11 +48,12 @@ std::size_t size_of(int i) {
   std::size_t size = kSmall[i % std::size(kSmall)];
   if (i % 1000 == 999) size = kMax;
   if (i % 100 == 50) size = 65536 + static_cast<std::size_t>(i % 3) - 1;
-  return size <= g_limit ? size : g_limit - static_cast<std::size_t>(i % 2);
+  const std::size_t limit = g_limit.load(std::memory_order_relaxed);
+  return size <= limit ? size : limit - static_cast<std::size_t>(i % 2);
 }
 
 void set_limit(std::string_view arg) {
-  g_limit = arg.empty() ? kMax : std::stoul(std::string(arg));
+  g_limit.store(arg.empty() ? kMax : std::stoul(std::string(arg)), std::memory_order_relaxed);
 }
 
 void expect_message(std::span<const std::byte> got, std::size_t size, std::uint64_t seed) {
@@ -133,7 +137,7 @@ class TransportTest : public ::testing::TestWithParam<Param> {
     options.timeout = kTimeout;
     const TransportInfo& t = *GetParam().transport;
     g_limit = t.max_message != nullptr ? std::min(kMax, t.max_message()) : kMax;
-    run_named_pair(GetParam().context, t, options, peer_entry, std::to_string(g_limit), main,
+    run_named_pair(GetParam().context, t, options, peer_entry, std::to_string(g_limit.load()), main,
                    {.timeout = kTimeout});
   }
 };
@@ -238,12 +242,12 @@ TEST_P(TransportTest, MessageAboveTheLimitIsRefusedNotSplit) {
   const TransportInfo& t = *GetParam().transport;
   if (t.max_message == nullptr) GTEST_SKIP() << t.name << " has no size limit";
   EXPECT_NO_THROW(run("contract-echo-three", [&](Transport& end, Heartbeat&) {
-    AlignedBuffer big(g_limit + 1);
+    AlignedBuffer big(g_limit.load() + 1);
     try {
       end.send(big.span());
       ADD_FAILURE() << "a message above the limit was sent";
     } catch (const MessageError& e) {
-      EXPECT_NE(std::string(e.what()).find("limit of " + std::to_string(g_limit) + " bytes"),
+      EXPECT_NE(std::string(e.what()).find("limit of " + std::to_string(g_limit.load()) + " bytes"),
                 std::string::npos)
           << e.what();
     }
