@@ -2,6 +2,8 @@
 // (ipc/transports/registry.hpp lists them).
 #pragma once
 
+#include <stdexcept>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -78,6 +80,15 @@ class Listener {
 using ListenFn = std::unique_ptr<Listener> (*)(const Options&);
 // Opens the other end of a channel from Listener::address(), in another program.
 using ConnectFn = std::unique_ptr<Transport> (*)(const std::string& address, const Options&);
+
+// Throws std::invalid_argument("<name>: bad address '...' (want <scheme>...)") unless
+// `address` is `scheme` followed by something (a spawned peer's ConnectFn checks with it).
+inline void require_scheme(const std::string& address, std::string_view scheme,
+                           std::string_view name) {
+  if (address.rfind(scheme, 0) != 0 || address.size() == scheme.size())
+    throw std::invalid_argument(std::string(name) + ": bad address '" + address + "' (want " +
+                                std::string(scheme) + "...)");
+}
 
 struct TransportInfo {
   std::string_view name;

@@ -258,9 +258,7 @@ class NngListener final : public Listener {
 
 std::unique_ptr<Transport> connect_checked(const std::string& address, const Options& options,
                                            std::string_view scheme, const char* name) {
-  if (address.rfind(scheme, 0) != 0 || address.size() == scheme.size())
-    throw std::invalid_argument(std::string(name) + ": bad address '" + address + "' (want " +
-                                std::string(scheme) + "...)");
+  require_scheme(address, scheme, name);  // transport.hpp
   return dial(address, options, name);
 }
 

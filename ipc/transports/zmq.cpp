@@ -242,9 +242,7 @@ class ZmqListener final : public Listener {
 
 std::unique_ptr<Transport> connect_checked(const std::string& address, const Options& options,
                                            std::string_view scheme, const char* name) {
-  if (address.rfind(scheme, 0) != 0 || address.size() == scheme.size())
-    throw std::invalid_argument(std::string(name) + ": bad address '" + address + "' (want " +
-                                std::string(scheme) + "...)");
+  require_scheme(address, scheme, name);  // transport.hpp
   return std::make_unique<ZmqEnd>(connecting_to(address), options, name);
 }
 
