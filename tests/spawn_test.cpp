@@ -167,8 +167,10 @@ TEST_P(SpawnFailureTest, KilledPeerIsReported) {
 }
 
 TEST_P(SpawnFailureTest, HungPeerIsDetectedAndKilled) {
-  std::string what = failure(GetParam(), "hang", ping_forever, {.timeout = milliseconds(300)});
-  EXPECT_EQ(what, "no progress within 300 ms: peer hung (peer process killed)");
+  // Long enough for a sanitizer build of the peer to start on a busy machine (the same
+  // timeout bounds opening the transport), short enough to keep the test quick.
+  std::string what = failure(GetParam(), "hang", ping_forever, {.timeout = milliseconds(1000)});
+  EXPECT_EQ(what, "no progress within 1000 ms: peer hung (peer process killed)");
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, SpawnFailureTest,

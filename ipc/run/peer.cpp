@@ -74,6 +74,7 @@ class Watchdog {
 struct MainResult {
   bool failed = false;
   bool consequence = false;
+  bool closed = false;  // the peer closed its end: it is on its way out
   std::string what;
 };
 
@@ -82,11 +83,11 @@ MainResult run_main(const MainFn& main, Transport& a, Heartbeat& heartbeat) {
     main(a, heartbeat);
     return {};
   } catch (const ClosedError& e) {
-    return {true, true, e.what()};
+    return {true, true, true, e.what()};
   } catch (const TimeoutError& e) {
-    return {true, true, e.what()};
+    return {true, true, false, e.what()};
   } catch (const std::exception& e) {
-    return {true, false, e.what()};
+    return {true, false, false, e.what()};
   }
 }
 
@@ -180,12 +181,15 @@ void supervise_process(ChildProcess& child, Transport& a, const MainFn& main,
     result = run_main(main, a, heartbeat);
     hung = watchdog.hung();
   }
-  // Reap the child: at once if main finished, briefly (to learn why it died) if main
-  // failed, and kill it if it is still there after that.
+  // Reap the child: at once if main finished; if main failed, briefly (to learn why it
+  // died), or up to the timeout when the peer closed its end, since it is exiting and
+  // its exit status carries the reason (a sanitizer build's exit can take a second);
+  // kill it if it is still there after that.
   if (result.failed) a.shutdown();  // a child blocked on us sees the end and exits
   bool killed = hung;
+  const bool brief = result.failed && !hung && !result.closed;
   std::optional<ExitStatus> status =
-      child.wait_for(result.failed && !hung ? std::chrono::milliseconds(200) : timeout);
+      child.wait_for(brief ? std::chrono::milliseconds(200) : timeout);
   bool late = !status && !result.failed && !hung;
   if (!status) {
     child.kill();
