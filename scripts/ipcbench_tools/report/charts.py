@@ -31,6 +31,9 @@ def nice_log_ticks(lo, hi, max_ticks=8):
     ticks = between(mults)
     if len(ticks) < 2:
         ticks = between(fine)
+    if len(ticks) < 2:      # narrower than the finest steps: 3 ticks inside
+        ticks = sorted({float(f"{lo * (hi / lo) ** f:.3g}")
+                        for f in (0.2, 0.5, 0.8)})
     step = math.ceil(len(ticks) / max_ticks)
     return ticks[::step]
 
