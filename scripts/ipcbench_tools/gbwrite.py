@@ -161,13 +161,23 @@ def _cpuinfo(key):
 
 
 def _git_commit(repo):
+    """The commit as ipcbench names it (cmake/git_commit.cmake): 12 hex
+    digits, "-dirty" when tracked files changed, "unknown" without git;
+    the history keys runs by it, so both must agree."""
     try:
         r = subprocess.run(["git", "-C", repo, "rev-parse", "--short=12",
                             "HEAD"], capture_output=True, text=True,
                            timeout=5)
+        if r.returncode != 0 or not r.stdout.strip():
+            return "unknown"
+        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return r.stdout.strip() if r.returncode == 0 else "unknown"
+    suffix = "-dirty" if dirty.returncode == 0 and dirty.stdout.strip() \
+        else ""
+    return r.stdout.strip() + suffix
 
 
 def host_context(executable, repo):
