@@ -28,6 +28,10 @@ figures (data/processing-2008.json) beside Python today and the C++ figure,
 with ratios (the table, chart and notes come from scripts/seed.py). --pyref
 only feeds that section; --merge also draws the py-* benchmarks in the charts.
 
+With a results history (scripts/history.py; --history, or results/history.sqlite
+when no JSON file is named) the report says what it holds and links to its
+trend charts when <out>/history/index.html exists (./run.sh draws them there).
+
 The report lives in scripts/ipcbench_tools/report/ (data, fmt, style,
 charts, blocks, sections, render). It is a list of sections
 (sections.SECTION_BUILDERS): each builder takes a ReportInput and returns a
@@ -45,7 +49,8 @@ from pathlib import Path
 from ipcbench_tools import cli, gbjson
 from ipcbench_tools import seedtable as seed
 from ipcbench_tools.errors import InputError, UsageError
-from ipcbench_tools.report.blocks import ReportInput
+from ipcbench_tools.history import store
+from ipcbench_tools.report.blocks import HistoryLink, ReportInput
 from ipcbench_tools.report.data import (display_path, merge_datasets,
                                         parse_results)
 from ipcbench_tools.report.render import install, write_report
@@ -55,6 +60,8 @@ PROG = "plot.py"
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_INPUT = REPO / "results" / "latest.json"
 DEFAULT_PYREF = REPO / "results" / "pyref.json"   # used when no file is named
+DEFAULT_HISTORY = REPO / "results" / "history.sqlite"   # likewise
+TREND_DIR = "history"      # <out>/history/: scripts/history.py trend
 DEFAULT_OUT = REPO / "reports"
 EXIT_CODES = {0: "report written", 1: "bad input file, matplotlib missing or "
               "cannot write (one line on stderr, nothing written)",
@@ -92,7 +99,22 @@ def build_parser():
                    "(faster; the HTML then embeds PNG instead of SVG)")
     p.add_argument("--filter", metavar="REGEX", default=None,
                    help="only benchmarks whose run_name matches")
+    p.add_argument("--history", metavar="FILE", default=None,
+                   help="a results history (scripts/history.py): the report "
+                   "says what it holds and links to <out>/history/ when its "
+                   "trend charts are there. Default: results/history.sqlite "
+                   "when no JSON file is named and it exists")
     return p
+
+
+def history_link(path, out):
+    """HistoryLink for the report, None when path holds no history."""
+    counts = store.summary(path)
+    if counts is None:
+        return None
+    trend = f"{TREND_DIR}/index.html" \
+        if (Path(out) / TREND_DIR / "index.html").is_file() else None
+    return HistoryLink(display_path(path), *counts, trend=trend)
 
 
 def run(args):
@@ -159,12 +181,20 @@ def run(args):
         inp = ReportInput(merged, [merged], args.size, [], pyref)
     else:
         inp = ReportInput(datasets[0], datasets, args.size, [], pyref)
+    out = Path(args.out) if args.out else DEFAULT_OUT
+    history = args.history
+    if history is None and not args.files and DEFAULT_HISTORY.exists():
+        history = str(DEFAULT_HISTORY)
+    if history is not None:
+        inp.history = history_link(history, out)
+        if inp.history is None:
+            raise InputError(f"--history {history}: no readable history "
+                             "(scripts/history.py add creates one)")
     sections = build_sections(inp)
     for w in inp.warnings:
         print(f"{PROG}: warning: {w}", file=sys.stderr)
     for note in inp.notes:
         print(note)
-    out = Path(args.out) if args.out else DEFAULT_OUT
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
     out.parent.mkdir(parents=True, exist_ok=True)

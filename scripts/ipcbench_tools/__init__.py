@@ -8,6 +8,7 @@
 - cli: THE argparse base (one-line errors) and THE main() wrapper
 - report: plot.py's report, split by concern (data, fmt, style, charts,
   sections, render)
+- history: history.py's results history (ingest, store, detect, trend)
 
 The scripts import it as `ipcbench_tools`: run as scripts/<verb>.py, Python
 puts scripts/ first on sys.path, so no path tricks are needed.

@@ -34,3 +34,14 @@ class ReportInput:
     notes: list           # "skipped ..." messages for stdout
     pyref: list = dataclasses.field(default_factory=list)  # (path, doc)
     warnings: list = dataclasses.field(default_factory=list)  # for stderr
+    history: object = None    # HistoryLink when a results history exists
+
+
+@dataclasses.dataclass
+class HistoryLink:
+    """The results history (scripts/history.py) beside this report."""
+    path: str             # the history file, as the report names it
+    runs: int
+    commits: int
+    machines: int
+    trend: str = None     # the trend index relative to the report, if any

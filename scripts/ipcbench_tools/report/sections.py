@@ -299,6 +299,26 @@ def section_context(inp):
     return Section("Machine", blocks)
 
 
+def section_history(inp):
+    """Where this run's history is: scripts/history.py's store and, when
+    drawn, its trend charts."""
+    h = inp.history
+    if h is None:
+        return None
+    def n(count, what):
+        return f"{count} {what}{'s' if count != 1 else ''}"
+    text = (f"`{h.path}` holds {n(h.runs, 'run')} of "
+            f"{n(h.commits, 'commit')} on {n(h.machines, 'machine')} "
+            "(`scripts/history.py`).")
+    if h.trend:
+        text += (f" Trend per benchmark and the steps found in it: "
+                 f"[{h.trend}]({h.trend}).")
+    else:
+        text += (" Trend charts: `scripts/history.py trend --out "
+                 "reports/history` (`./run.sh` draws them).")
+    return Section("History", [text])
+
+
 def section_roundtrip(inp):
     ds = inp.data
     fig = plot_roundtrip(ds)
@@ -853,7 +873,8 @@ def section_generic(inp):
 
 # Report sections in order; append new builders here. A builder returns a
 # Section, a list of them, or None.
-SECTION_BUILDERS = [section_headline, section_checks, section_context, section_seed, section_roundtrip,
+SECTION_BUILDERS = [section_headline, section_checks, section_context,
+                    section_history, section_seed, section_roundtrip,
                     section_processing,
                     section_throughput, section_dict, section_connection,
                     section_floor, section_tail_latency,
