@@ -3,10 +3,12 @@
 #   1/3 the C++ suite with repetitions -> results/<timestamp>.json, results/latest.json,
 #       and every latency histogram      -> results/<timestamp>.hgrm/ (HdrHistogram text)
 #   2/3 the Python reference run        -> results/pyref.json      (scripts/pyref.py)
-#   3/3 the charts and the report       -> reports/ (PNG, SVG, index.md, index.html)
+#   3/3 the run joins the results history -> results/history.sqlite, its trend charts
+#       -> reports/history/ (scripts/history.py), then the charts and the report
+#       -> reports/ (PNG, SVG, index.md, index.html)
 # All or nothing: steps 1 and 2 write temporary files, and results/ and reports/
 # change only when every step worked; a failing (or interrupted) step leaves both as
-# they were, says which step failed, and exits non-zero.
+# they were (the history too), says which step failed, and exits non-zero.
 # Usage: ./run.sh [--quick] [any ipcbench or Google Benchmark flag...]
 #   --quick also makes the Python reference run quick (scripts/pyref.py --quick).
 set -euo pipefail
@@ -47,17 +49,18 @@ backup=$(mktemp -d results/.backup-XXXXXX.tmp)
 state=running   # -> installed (new results in place) -> done (report written)
 
 restore() {  # put the previous results back (step 3 failed or was interrupted)
-  rm -f "$out" results/latest.json results/pyref.json
-  rm -rf "$hist"
+  rm -f "$out" results/latest.json results/pyref.json results/history.sqlite
+  rm -rf "$hist" reports/history
   local f
-  for f in latest.json pyref.json; do
+  for f in latest.json pyref.json history.sqlite; do
     if [ -f "$backup/$f" ]; then mv "$backup/$f" "results/$f"; fi
   done
+  if [ -d "$backup/history" ]; then mv "$backup/history" reports/history; fi
 }
 cleanup() {
   if [ "$state" = installed ]; then
     restore
-    echo "run: results/ restored, reports/ unchanged" >&2
+    echo "run: results/ (and the history) restored, reports/ unchanged" >&2
   fi
   rm -rf "$cpp_tmp" "$py_tmp" "$hist_tmp" "$backup"
 }
@@ -79,10 +82,11 @@ echo "run: step 2/3: Python reference run, scripts/pyref.py ${pyref_args[*]}" >&
 $PY scripts/pyref.py "${pyref_args[@]}" --out "$py_tmp" ||
   fail "step 2/3: scripts/pyref.py failed (exit $?); results/ and reports/ unchanged"
 
-echo "run: step 3/3: charts and report, scripts/plot.py -> reports/" >&2
-for f in latest.json pyref.json; do
+echo "run: step 3/3: history (scripts/history.py) and report (scripts/plot.py) -> reports/" >&2
+for f in latest.json pyref.json history.sqlite; do
   if [ -f "results/$f" ]; then cp -p "results/$f" "$backup/$f"; fi
 done
+if [ -d reports/history ]; then cp -pr reports/history "$backup/history"; fi
 chmod 644 "$cpp_tmp"
 state=installed
 mv "$cpp_tmp" "$out"
@@ -90,11 +94,18 @@ chmod 755 "$hist_tmp"
 mv "$hist_tmp" "$hist"
 cp "$out" results/latest.json
 mv "$py_tmp" results/pyref.json
-$PY scripts/plot.py results/latest.json --pyref results/pyref.json --out reports ||
+# Every run joins the results history, so trends come without doing anything (README
+# "Results history"); the report links to the trend charts.
+$PY scripts/history.py add "$out" results/pyref.json ||
+  fail "step 3/3: scripts/history.py add failed (exit $?)"
+$PY scripts/history.py trend --out reports/history ||
+  fail "step 3/3: scripts/history.py trend failed (exit $?)"
+$PY scripts/plot.py results/latest.json --pyref results/pyref.json \
+  --history results/history.sqlite --out reports ||
   fail "step 3/3: scripts/plot.py failed (exit $?)"
 state=done
-echo "run: wrote $out, $hist/, results/latest.json, results/pyref.json and reports/" \
-  "(index.html, index.md, charts)" >&2
+echo "run: wrote $out, $hist/, results/latest.json, results/pyref.json," \
+  "results/history.sqlite and reports/ (index.html, index.md, charts, history/)" >&2
 if [ "$status" -ne 0 ]; then
   echo "run: some benchmarks failed: their error entries are in $out" >&2
   exit 1

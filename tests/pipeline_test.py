@@ -2,9 +2,11 @@
 """Pipeline smoke test: what ./run.sh does, in miniature, into a temp dir.
 
 A quick filtered C++ run, a quick filtered Python reference run
-(scripts/pyref.py), then scripts/plot.py --pyref over both. Checks that the
-report and its charts exist and that the seed table's numbers are the ones
-in the two JSON files (recomputed here from the files, not with seed.py).
+(scripts/pyref.py), both added to a results history with its trend charts
+(scripts/history.py add, trend), then scripts/plot.py --pyref --history over
+them. Checks that the report and its charts exist, that it links to the
+trend charts, and that the seed table's numbers are the ones in the two JSON
+files (recomputed here from the files, not with seed.py).
 
 Usage: pipeline_test.py PATH/TO/ipcbench   (CTest passes the built binary)
 """
@@ -59,6 +61,8 @@ class PipelineTest(unittest.TestCase):
         cls.cpp = os.path.join(cls.tmp.name, "cpp.json")
         cls.py = os.path.join(cls.tmp.name, "pyref.json")
         cls.out = os.path.join(cls.tmp.name, "reports")
+        cls.db = os.path.join(cls.tmp.name, "history.sqlite")
+        history = [PYTHON, os.path.join(SCRIPTS, "history.py"), "--db", cls.db]
         cls.steps = [
             ("ipcbench", run([BINARY, "--quick", "--benchmark_repetitions=2",
                               f"--benchmark_filter={CPP_FILTER}",
@@ -68,9 +72,14 @@ class PipelineTest(unittest.TestCase):
                               "--quick", "--filter", PY_FILTER,
                               "--out", cls.py], 60)),
         ]
+        cls.steps.append(("history.py add", run(
+            history + ["add", cls.cpp, cls.py], 60)))
+        cls.steps.append(("history.py trend", run(
+            history + ["trend", "--out", os.path.join(cls.out, "history")],
+            120)))
         cls.steps.append(("plot.py", run(
             [PYTHON, os.path.join(SCRIPTS, "plot.py"), cls.cpp,
-             "--pyref", cls.py, "--out", cls.out], 120)))
+             "--pyref", cls.py, "--history", cls.db, "--out", cls.out], 120)))
         cls.docs = {}
         for name, path in (("cpp", cls.cpp), ("py", cls.py)):
             if os.path.exists(path):
@@ -116,6 +125,17 @@ class PipelineTest(unittest.TestCase):
         # the charts are embedded as SVG (sharp at any width), not PNG
         self.assertEqual(html.count("data:image/svg+xml;base64,"), 4)
         self.assertNotIn("data:image/png", html)
+
+    def test_report_links_to_the_history(self):
+        self.assertIn("[history/index.html](history/index.html)",
+                      self.read("index.md"))
+        self.assertIn('<a href="history/index.html">', self.read("index.html"))
+        self.assertTrue(os.path.isfile(os.path.join(self.out, "history",
+                                                    "index.html")))
+        # both runs, one machine (pyref.py's kernel string lacks the
+        # architecture ipcbench's has: the fingerprint reads past it)
+        self.assertIn("holds 2 runs of 1 commit on 1 machine",
+                      self.read("index.md"))
 
     def test_plain_dict_row_matches_pyref_json(self):
         rate = median_rate(self.docs["py"],
