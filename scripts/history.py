@@ -47,6 +47,7 @@ from pathlib import Path
 from ipcbench_tools import atomic, cli
 from ipcbench_tools.errors import InputError, UsageError
 from ipcbench_tools.history import detect, ingest, store
+from ipcbench_tools.report.data import display_path
 
 PROG = "history.py"
 REPO = Path(__file__).resolve().parent.parent
@@ -257,7 +258,10 @@ def cmd_trend(args):
     finally:
         con.close()
     results = analyse_all(histories, settings)
-    sections = trend.sections(histories, results, settings, db)
+    # the index names the store relative to the repository: a committed
+    # report holds no absolute paths (as plot.py's)
+    sections = trend.sections(histories, results, settings,
+                              display_path(db))
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
