@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(g++ cmake make git libbenchmark-dev libboost-dev nlohmann-json3-dev libgtest-dev
           python3 python3-matplotlib python3-numpy python3-yaml
           libzmq3-dev cppzmq-dev libnng-dev iceoryx libiceoryx-posh-dev libiceoryx-hoofs-dev
-          python3-zmq)
+          python3-zmq ccache)
 
 install_deps() {
   local missing=()

@@ -97,8 +97,11 @@ def build_revision(repo, sha, root, jobs, progress):
     # An exported tree has no .git: keep git (CMake asks it for the commit)
     # from finding the enclosing repository and reporting its HEAD.
     env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.abspath(top))
+    # The build directory sits inside the exported tree as build/ does in the
+    # checkout, so that with ccache (test.sh) every file the two revisions share
+    # compiles to the same command line and comes from the cache.
     try:
-        return cmake_build(src, os.path.join(top, "build"), jobs, log_path,
+        return cmake_build(src, os.path.join(src, "build"), jobs, log_path,
                            env)
     except verdict.GateError as e:
         raise SkipGate(f"baseline {sha[:12]} does not build: {e}") from None
