@@ -21,20 +21,21 @@ fail() { echo "run: error: $*" >&2; exit 1; }
 # The default run (README "Reading the numbers"): 9 repetitions, what a Mann-Whitney U test
 # over two runs needs to reach p < 0.05; repetitions randomly interleaved across the whole
 # run, so that figures compared in one chart are taken minutes apart on neither side;
-# round trips and floors in every placement; sizes 64 B, 4 KiB, 64 KiB and 1 MiB
-# (ipcbench --sizes; all sizes: ./run.sh --sizes=16,64,256,4096,65536,1048576). Not the
-# drift canary (--canary): normalising by it made the spread larger, not smaller (README).
+# round trips and floors in every placement; sizes 64 B, 64 KiB and 1 MiB, and 0.01 s
+# per repetition, which keeps the whole run near 6 minutes here (README; all sizes:
+# ./run.sh --sizes=16,64,256,4096,65536,1048576). Not the drift canary (--canary):
+# normalising by it made the spread larger, not smaller (README).
 # Flags given to run.sh come after these and override them.
 reps=9
 defaults=(--benchmark_enable_random_interleaving=true --pin=none,cross,same
-          --sizes=64,4096,65536,1048576 --benchmark_min_time=0.02)
+          --sizes=64,65536,1048576 --benchmark_min_time=0.01)
 pyref_args=()
 for arg in "$@"; do
   if [ "$arg" = --quick ]; then
     reps=2
     pyref_args=(--quick)
     defaults=(--benchmark_enable_random_interleaving=true --pin=none,cross,same
-              --sizes=64,4096,65536,1048576)
+              --sizes=64,65536,1048576)
   fi
 done
 

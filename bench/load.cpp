@@ -30,17 +30,8 @@
 #include "ipc/run/peer.hpp"
 #include "ipc/transports/registry.hpp"
 
-namespace benchmark {
-extern double FLAGS_benchmark_min_time;  // Google Benchmark 1.7.1's, set by Initialize()
-}  // namespace benchmark
-
 namespace bench {
 namespace {
-
-// A load run lasts this many times the run's --benchmark_min_time (unless the iteration
-// count is fixed): its lowest rate needs the messages (at 10% of a slow pair's closed-loop
-// rate, 0.02 s would be a handful).
-constexpr double kMinTimeFactor = 2.5;
 
 // The default sweep: small enough for every ./run.sh, wide enough for the knee.
 constexpr std::string_view kSmallTransports[] = {"pipe", "uds", "tcp", "shm-ring", "shm-boost"};
