@@ -99,7 +99,12 @@ mv "$py_tmp" results/pyref.json
 # "Results history"); the report links to the trend charts.
 $PY scripts/history.py add "$out" results/pyref.json ||
   fail "step 3/3: scripts/history.py add failed (exit $?)"
-$PY scripts/history.py trend --out reports/history ||
+# Trend charts for the headline figures (process round trips at 64 B in each placement,
+# process streams at 64 KiB): every benchmark's took minutes. A run that has none of them
+# (run.sh --benchmark_filter=...) gets every benchmark's. All: history.py trend --out DIR.
+headline='^(roundtrip/[^/]+/process/size:64/|throughput/[^/]+/process/size:65536/)'
+$PY scripts/history.py trend --out reports/history --filter "$headline" 2>/dev/null ||
+  $PY scripts/history.py trend --out reports/history ||
   fail "step 3/3: scripts/history.py trend failed (exit $?)"
 $PY scripts/plot.py results/latest.json --pyref results/pyref.json \
   --history results/history.sqlite --out reports ||

@@ -52,6 +52,12 @@ void add_context(const Config& config) {
     if (t.busy_polls) busy.append(busy.empty() ? "" : ",").append(t.name);
   }
   benchmark::AddCustomContext("busy_polling", busy);
+  // Which spin before they sleep: across CPUs, also divided by the cache-line floor.
+  std::string spin_first;
+  for (const ipc::TransportInfo& t : ipc::transports()) {
+    if (t.spins_first) spin_first.append(spin_first.empty() ? "" : ",").append(t.name);
+  }
+  benchmark::AddCustomContext("spins_first", spin_first);
   // Each transport's system limits (TransportInfo::limits), e.g. "limits:posix-mq".
   for (const ipc::TransportInfo* t : config.transports)
     if (t->limits != nullptr)

@@ -102,6 +102,9 @@ struct TransportInfo {
   // Does a waiting end busy-poll without ever sleeping? Such a transport still makes
   // progress on one CPU (it yields), but is not measured with both peers on one CPU.
   bool busy_polls = false;
+  // Does a waiting end spin for a while before it sleeps? Across CPUs such a transport is
+  // often served while spinning, so its floor is the cache line's, not the futex's.
+  bool spins_first = false;
   // Measured in the start-up scenario (one transport of each family, not every variant).
   bool startup = false;
   // The largest message it can carry, in bytes, read from the system when asked (e.g. a

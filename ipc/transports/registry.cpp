@@ -103,6 +103,7 @@ constexpr std::array kTransports = {
                   .summary = "our SPSC shared-memory ring: bounded spin, then futex",
                   .listen = listen_ring<WaitStrategy::kSpinThenFutex>,
                   .connect = connect_ring<WaitStrategy::kSpinThenFutex>,
+                  .spins_first = true,
                   .startup = true},
     TransportInfo{.name = "shm-ring-spin",
                   .make = make_ring<WaitStrategy::kSpin>,

@@ -110,8 +110,8 @@ class FullReportTest(unittest.TestCase):
         self.assertIn("plot.py: warning: roundtrip/tcp/process/size:65536/"
                       "manual_time: errored, left out: recv: Connection reset"
                       " by peer", self.stderr)
-        self.assertIn("`tcp process 64 KiB` (recv: Connection reset by "
-                      "peer)", self.md)
+        self.assertIn("Left out because they errored: recv: Connection "
+                      "reset by peer: `tcp process 64 KiB`.", self.md)
         row = next(ln for ln in self.md.splitlines()
                    if ln.startswith("| tcp | process | ") and "µs" in ln)
         self.assertTrue(row.rstrip().endswith("| - |"), row)   # not zero

@@ -6,13 +6,15 @@ the run's `pin` list) and the same context, from the same run:
 
 - its own raw system-call loop (floor/<transport>-raw, same size) where the
   run has one;
-- else, for a busy-polling transport, the ring-of-slots floor
-  (floor/cacheline-ring, same size), else the cache line carrying the
-  message (floor/cacheline-msg), else the bare cache line;
+- else, for a busy-polling transport, and for one that spins before it
+  sleeps when its peers are not on one CPU (it is often served while
+  spinning), the ring-of-slots floor (floor/cacheline-ring, same size), else
+  the cache line carrying the message (floor/cacheline-msg), else the bare
+  cache line;
 - else the futex wake-up (floor/futex).
 
 Which transports busy-poll comes from the run's context (`busy_polling`,
-written by ipcbench); for an older file without it, a transport the run
+written by ipcbench; `spins_first` for the ones that spin, then sleep); for an older file without it, a transport the run
 measured across CPUs but never on one CPU while others were (ipcbench skips
 busy-polling pairs in `same`).
 """
@@ -47,11 +49,23 @@ def present(ds, points):
         sorted(pins - set(PLACEMENTS))
 
 
-def busy_polling(ds):
-    """The set of busy-polling transports of this run."""
-    listed = ds.context.get("busy_polling")
+def _listed(ds, key):
+    listed = ds.context.get(key)
     if isinstance(listed, str):
         return {t.strip() for t in listed.split(",") if t.strip()}
+    return None
+
+
+def spins_first(ds):
+    """The transports of this run that spin before they sleep."""
+    return _listed(ds, "spins_first") or set()
+
+
+def busy_polling(ds):
+    """The set of busy-polling transports of this run."""
+    listed = _listed(ds, "busy_polling")
+    if listed is not None:
+        return listed
     rts = ds.select("roundtrip")
     where = {}
     for p in rts:
@@ -80,7 +94,7 @@ def floor_of(ds, point, index=None, busy=None):
     raw = get(f"{subject}-raw", size)
     if raw is not None:
         return raw, f"{subject}-raw loop"
-    if subject in busy:
+    if subject in busy or (pin != "same" and subject in spins_first(ds)):
         for kind in BUSY_FLOORS:
             f = get(kind, size if kind != "cacheline" else -1)
             if f is not None:

@@ -78,13 +78,20 @@ def point_table(points, param_header="size", counter=None, num_cpus=None,
 
 
 def errored_note(ds, scenario):
+    """One sentence per error message, naming the benchmarks it left out."""
     bad = [(k, m) for k, m in ds.errored if k.scenario == scenario]
     if not bad:
         return []
+    by_message = {}
+    for k, m in bad:
+        name = f"{k.subject} {k.context}" + (f" {param_text(k)}"
+                                             if k.param >= 0 else "")
+        names = by_message.setdefault(m, [])
+        if name not in names:
+            names.append(name)
     return ["Left out because they errored: " + "; ".join(
-        f"`{k.subject} {k.context}" + (f" {param_text(k)}`"
-                                       if k.param >= 0 else "`") +
-        f" ({m})" for k, m in bad) + "."]
+        f"{m}: " + ", ".join(f"`{n}`" for n in names)
+        for m, names in by_message.items()) + "."]
 
 
 def spread_note(points):
