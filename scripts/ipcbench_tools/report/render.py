@@ -108,7 +108,7 @@ def render_html(sections, title, img_dir, generator=GENERATOR):
            "figure{margin:1.5em 0}figcaption{color:#444;font-size:.95em}"
            "table{border-collapse:collapse;margin:1em 0;font-size:.9em}"
            "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;"
-           "overflow-wrap:anywhere}"
+           "overflow-wrap:anywhere}td:first-child,th{overflow-wrap:normal}"
            "th{background:#f3f3f3}code{background:#f3f3f3;padding:0 .2em}"
            "nav.toc{background:#f7f7f7;border:1px solid #ddd;"
            "padding:.5em 1.2em;margin:1em 0}nav.toc ol{margin:.3em 0}")
