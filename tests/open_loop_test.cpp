@@ -77,8 +77,9 @@ TEST(OpenLoopTest, APeerStallShowsCorrectedAndHidesUncorrected) {
   EXPECT_GE(ms(r.corrected.quantile(0.99)), 30.0);
   EXPECT_GE(ms(r.corrected.quantile(0.975)), 10.0);
   // Uncorrected: p99 is 20 messages deep, and only the few in the ring saw the stall.
+  // (Relative, not an absolute bound on the uncorrected p99: on a loaded machine the
+  // scheduler alone put it at 30 ms.)
   EXPECT_GE(ms(r.corrected.quantile(0.99)), ms(r.uncorrected.quantile(0.99)) + 20.0);
-  EXPECT_LE(ms(r.uncorrected.quantile(0.99)), 15.0);
   EXPECT_GE(ms(r.uncorrected.max()), 40.0);  // the ones in the ring did wait
   // The backlog is reported: the ring's worth and the blocked sender's message.
   EXPECT_GE(r.max_in_flight, 4u);
