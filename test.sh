@@ -20,7 +20,8 @@ scripts/setup.sh deps
 # ccache (installed by setup.sh) serves the gate's baseline build, which shares most files
 # with HEAD's, from the release build's objects.
 if command -v ccache >/dev/null; then
-  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR=$PWD
+  # (its cache inside the checkout: no dependence on a writable home directory)
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR=$PWD CCACHE_DIR=$PWD/build-ccache
 fi
 stage "dependencies"
 scripts/setup.sh build release
