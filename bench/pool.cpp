@@ -13,7 +13,8 @@
 //
 // Accounting: every result names its task and carries the task's check; the producer
 // keeps each task in flight in a slot until its result comes, so a task done twice, a
-// result for a task never put, or a wrong result is an error at once. At the end the
+// result for a task never put, or a wrong result is an error at once. A task overtaken by
+// thousands of later ones is late, not lost (its worker was preempted): it waits aside. At the end the
 // producer puts n stop messages after the last task; each worker answers with the number
 // of tasks it did, after its last result, so when all n answers are in every result is
 // too: a task still in flight then is lost, and a worker's count that differs from the
@@ -84,9 +85,10 @@ class Producer {
 
   void put() {
     Slot& s = slots_[next_ % kSlots];
-    if (s.out)
-      throw ipc::MessageError("task " + std::to_string(s.seq) + " lost: no result while " +
-                              std::to_string(kSlots) + " later tasks were put");
+    // A task still out when its slot comes round is slow, not lost (a worker preempted
+    // while 4096 later tasks went through the others): it waits aside. Only finish(),
+    // after every worker stopped, proves a loss. At most `window` tasks are ever aside.
+    if (s.out) aside_.push_back(s);
     ipc::stamp_task(task_.span(), next_, 0, 0);
     s = {next_, ipc::ticks(), true};
     t_.send(task_.span());
@@ -112,16 +114,25 @@ class Producer {
             std::to_string(per_worker_[h.from]) + " of its results arrived (lost results)");
       return;
     }
-    Slot& s = slots_[h.seq % kSlots];
     if (h.seq >= next_)
       throw ipc::MessageError("result for task " + std::to_string(h.seq) + ", never put");
-    if (!s.out || s.seq != h.seq)
-      throw ipc::MessageError("task " + std::to_string(h.seq) + " done twice");
+    Slot& slot = slots_[h.seq % kSlots];
+    Slot s = slot;
+    if (slot.out && slot.seq == h.seq) {
+      slot.out = false;
+    } else {
+      const auto it = std::find_if(aside_.begin(), aside_.end(),
+                                   [&](const Slot& a) { return a.seq == h.seq; });
+      if (it == aside_.end())
+        throw ipc::MessageError("task " + std::to_string(h.seq) + " done twice");
+      s = *it;
+      *it = aside_.back();
+      aside_.pop_back();
+    }
     if (h.extra != ipc::task_check(h.seq, 0, static_cast<std::uint32_t>(size_), 0))
       throw ipc::MessageError("task " + std::to_string(h.seq) +
                               ": the result does not match the task (corrupted)");
     if (timed_) latency_.record(ipc::ticks() - s.t0);
-    s.out = false;
     --in_flight_;
     ++per_worker_[h.from];
     beat_();
@@ -150,6 +161,7 @@ class Producer {
       std::uint64_t first = ~std::uint64_t{0};
       for (const Slot& s : slots_)
         if (s.out) first = std::min(first, s.seq);
+      for (const Slot& s : aside_) first = std::min(first, s.seq);
       throw ipc::MessageError(std::to_string(in_flight_) +
                               " task(s) lost: no result after every worker stopped (first: "
                               "task " +
@@ -181,6 +193,7 @@ class Producer {
   const std::function<void()>& beat_;
   ipc::AlignedBuffer task_, result_;
   std::vector<Slot> slots_;
+  std::vector<Slot> aside_;  // tasks out longer than kSlots later puts
   std::vector<std::uint64_t> per_worker_;
   std::vector<bool> acked_;
   std::size_t acks_ = 0;

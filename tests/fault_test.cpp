@@ -37,7 +37,7 @@ TEST(ParseFaultTest, KindsAndMessageNumbers) {
     ADD_FAILURE();
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(),
-                 "unknown fault 'gremlin' (known: kill, hang, exit, throw, drop, duplicate, "
+                 "unknown fault 'gremlin' (known: kill, hang, stall, exit, throw, drop, duplicate, "
                  "reorder, bitflip, truncate)");
   }
 }

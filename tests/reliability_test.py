@@ -130,7 +130,7 @@ class PeerFaultTest(Base):
         p = run("--list", IPCBENCH_FAULT="gremlin:1")
         self.assertEqual(p.returncode, 2)
         self.assertEqual(p.stderr.strip().splitlines(), [
-            "ipcbench: error: IPCBENCH_FAULT: unknown fault 'gremlin' (known: kill, hang, "
+            "ipcbench: error: IPCBENCH_FAULT: unknown fault 'gremlin' (known: kill, hang, stall, "
             "exit, throw, drop, duplicate, reorder, bitflip, truncate) (see --help)"])
 
 
@@ -192,6 +192,23 @@ class PoolFaultTest(Base):
                     error, _ = self.bench(name, spec)
                     self.assertTrue(error.startswith(name + ": "), error)
                     self.assertIn(expected, error)
+        self.assertNothingLeft()
+
+    def test_a_late_worker_is_slow_not_lost(self):
+        # One worker thread stops for 300 ms (preempted) while the other does every later
+        # task: tens of thousands of tasks overtake the late one, which is not lost. (Thread
+        # workers: forked ones would each stall at once, and none overtake.)
+        for kind, ctx in (("pipe", "thread"), ("shm-mpmc", "thread")):
+            with self.subTest(kind=kind, ctx=ctx):
+                name = f"pool/{kind}/{ctx}/workers:2"
+                p = run("--benchmark_format=json", f"--benchmark_filter=^{name}/",
+                        "--benchmark_min_time=1", "--timeout=5000",
+                        IPCBENCH_FAULT="stall:200", IPCBENCH_FAULT_FILTER=name)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                (b,) = json.loads(p.stdout)["benchmarks"]
+                self.assertGreater(b["iterations"], 4096 * 4, b)
+                # the late task's latency is in the tail
+                self.assertGreater(b["max_ns"], 250e6, b)
         self.assertNothingLeft()
 
     def test_a_hung_worker_is_detected_within_the_timeout(self):

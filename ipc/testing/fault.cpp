@@ -19,9 +19,10 @@
 namespace ipc {
 namespace {
 
-constexpr std::array<std::pair<FaultKind, std::string_view>, 9> kNames = {{
+constexpr std::array<std::pair<FaultKind, std::string_view>, 10> kNames = {{
     {FaultKind::kKill, "kill"},
     {FaultKind::kHang, "hang"},
+    {FaultKind::kStall, "stall"},
     {FaultKind::kExit, "exit"},
     {FaultKind::kThrow, "throw"},
     {FaultKind::kDrop, "drop"},
@@ -30,6 +31,11 @@ constexpr std::array<std::pair<FaultKind, std::string_view>, 9> kNames = {{
     {FaultKind::kBitFlip, "bitflip"},
     {FaultKind::kTruncate, "truncate"},
 }};
+
+constexpr auto kStallFor = std::chrono::milliseconds(300);
+// Peer ends of this process stalling now: one stalls at a time (the others strike later),
+// so the others run on meanwhile, as when one thread of a pool is preempted.
+std::atomic<int> g_stalling{0};
 
 bool changes_bytes(FaultKind kind) noexcept {
   return kind == FaultKind::kBitFlip || kind == FaultKind::kTruncate;
@@ -120,6 +126,7 @@ class FaultyTransport final : public Transport {
     std::uint64_t index = count_++;
     if (struck_ || index < fault_.at) return false;
     if (changes_bytes(fault_.kind) && size == 0) return false;
+    if (fault_.kind == FaultKind::kStall && g_stalling.load() > 0) return false;
     struck_ = true;
     return true;
   }
@@ -139,6 +146,14 @@ class FaultyTransport final : public Transport {
           for (;;) ::pause();  // until the watchdog kills us
         while (!shut_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
         throw ClosedError("injected fault: hang" + where + ", then shut down");
+      case FaultKind::kStall: {  // a preempted peer: late, then on as if nothing happened
+        ++g_stalling;
+        const auto until = std::chrono::steady_clock::now() + kStallFor;
+        while (!shut_.load() && std::chrono::steady_clock::now() < until)
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        --g_stalling;
+        return;
+      }
       default:
         throw std::runtime_error("injected fault: throw" + where);
     }

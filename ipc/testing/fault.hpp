@@ -18,10 +18,13 @@ namespace ipc {
 
 enum class FaultKind {
   kNone,
-  // The peer: killed by SIGKILL, stops reading for good, exits with code 3, throws.
-  // A thread peer cannot be killed or exit alone: it throws instead.
+  // The peer: killed by SIGKILL, stops reading for good, stops for 300 ms then goes on
+  // (a preempted peer; one peer thread of a process at a time, the others strike later),
+  // exits with code 3, throws. A thread peer cannot be killed or exit alone: it throws
+  // instead.
   kKill,
   kHang,
+  kStall,
   kExit,
   kThrow,
   // The message stream through the peer's end, in whichever direction the message goes.
