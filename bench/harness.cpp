@@ -109,11 +109,11 @@ bool size_selected(const Config& config, std::size_t size) {
 
 namespace {
 
-// A size above the transport's limit: registered, so that the name and the reason show,
-// and skipped (not counted as a failure).
-void BM_AboveLimit(benchmark::State& state, std::string why) { state.SkipWithError(why.c_str()); }
+std::vector<NotMeasured> g_not_measured;
 
 }  // namespace
+
+const std::vector<NotMeasured>& not_measured() { return g_not_measured; }
 
 std::string above_limit(const ipc::TransportInfo& transport, std::size_t size) {
   if (transport.max_message == nullptr) return "";
@@ -143,7 +143,7 @@ void register_sized(std::string_view scenario, SizedBenchmark bm,
                                           "size:" + std::to_string(size)}) +
                                p.suffix;
       if (!why.empty())
-        register_benchmark(name, BM_AboveLimit, why);
+        g_not_measured.push_back({name, why});
       else
         register_benchmark(name, bm, &transport, context, size, p.pair, injected_delay_ns(name));
     }

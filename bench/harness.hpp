@@ -118,13 +118,21 @@ std::vector<ipc::Context> contexts_with_spawn(const Config& config,
 // "posix-mq: not measured: 65536-byte messages exceed its limit of 8192 bytes"), or "".
 std::string above_limit(const ipc::TransportInfo& transport, std::size_t size);
 
+// A benchmark left out at registration: its name and why (above_limit()).
+struct NotMeasured {
+  std::string name;
+  std::string why;
+};
+const std::vector<NotMeasured>& not_measured();
+
 // A benchmark of one transport, context and message size: bm(state, transport, context,
 // size, the pair options, the injected delay (injected_delay_ns)).
 using SizedBenchmark = void (*)(benchmark::State&, const ipc::TransportInfo*, ipc::Context,
                                 std::size_t, ipc::PairOptions, std::int64_t);
 // Registers "<scenario>/<transport>/<context>/size:<n>" (real time) for each of `sizes`;
 // `swept`: once per placement (placements()), else with the run's first. A size above the
-// transport's limit is registered as skipped, with above_limit()'s message.
+// transport's limit is not registered: it goes to not_measured(), with above_limit()'s
+// message (the run says so and records it in its context, never as an error entry).
 void register_sized(std::string_view scenario, SizedBenchmark bm,
                     const ipc::TransportInfo& transport, ipc::Context context,
                     std::span<const std::size_t> sizes, const Config& config, bool swept = false);

@@ -1,11 +1,13 @@
 // ipcbench: the benchmark binary. Our own flags are taken off argv; everything else goes
 // to Google Benchmark, and an unknown flag is an error, not a silent no-op.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <iostream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -137,6 +139,43 @@ std::vector<std::string> listed_benchmarks() {
   return names;
 }
 
+// The benchmarks left out at registration (harness.hpp, not_measured()) that the filter
+// selects, as Google Benchmark 1.7.1 matches names: a search with a POSIX extended
+// regular expression on "<name>/real_time", a leading '-' negating it.
+std::vector<bench::NotMeasured> selected_not_measured() {
+  std::string spec = benchmark::GetBenchmarkFilter();
+  if (spec.empty() || spec == "all") spec = ".";
+  const bool negative = spec[0] == '-';
+  if (negative) spec.erase(0, 1);
+  const std::regex re(spec, std::regex::extended);  // checked by the flag parser
+  std::vector<bench::NotMeasured> out;
+  for (const bench::NotMeasured& n : bench::not_measured())
+    if (std::regex_search(n.name + "/real_time", re) != negative) out.push_back(n);
+  return out;
+}
+
+// One line per reason on stderr, and the run's context "not_measured": "<why> (<k>
+// benchmarks); ...", so a size a transport cannot carry shows and is never an error entry.
+void say_not_measured(const std::vector<bench::NotMeasured>& left_out) {
+  std::vector<std::pair<std::string, int>> reasons;  // in registration order
+  for (const bench::NotMeasured& n : left_out) {
+    auto it = std::find_if(reasons.begin(), reasons.end(),
+                           [&](const auto& r) { return r.first == n.why; });
+    if (it == reasons.end())
+      reasons.emplace_back(n.why, 1);
+    else
+      ++it->second;
+  }
+  std::string context;
+  for (const auto& [why, k] : reasons) {
+    const std::string line =
+        why + " (" + std::to_string(k) + " benchmark" + (k == 1 ? "" : "s") + ")";
+    std::fprintf(stderr, "ipcbench: %s\n", line.c_str());
+    context.append(context.empty() ? "" : "; ").append(line);
+  }
+  if (!context.empty()) benchmark::AddCustomContext("not_measured", context);
+}
+
 void list_json() {
   nlohmann::ordered_json out;
   out["transports"] = nlohmann::ordered_json::array();
@@ -178,6 +217,9 @@ void list_json() {
     out["scenarios"].push_back(row);
   }
   out["benchmarks"] = names;
+  out["not_measured"] = nlohmann::ordered_json::array();
+  for (const bench::NotMeasured& n : selected_not_measured())
+    out["not_measured"].push_back({{"name", n.name + "/real_time"}, {"why", n.why}});
   std::printf("%s\n", out.dump(2).c_str());
 }
 
@@ -384,6 +426,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   bench::add_context(config);
+  say_not_measured(selected_not_measured());
   if (!histograms_dir.empty()) {
     try {
       bench::enable_histograms(histograms_dir);

@@ -116,6 +116,13 @@ class FullReportTest(unittest.TestCase):
                    if ln.startswith("| tcp | process | ") and "µs" in ln)
         self.assertTrue(row.rstrip().endswith("| - |"), row)   # not zero
 
+    def test_sizes_left_out_for_a_limit_are_said_not_errors(self):
+        note = ("Not measured (sizes above a transport's limit, left out of the run, not "
+                "errors): posix-mq: not measured: 65536-byte messages exceed its limit of "
+                "8192 bytes (2 benchmarks).")
+        self.assertEqual(self.md.count(note), 2)  # round trips and streams
+        self.assertNotIn("| not_measured |", self.md)  # not a machine property
+
     def test_roundtrip_numbers_match_fixture(self):
         for tr, ctx in (("shm-ring", "process"), ("pipe", "thread")):
             timing = "manual_time" if ctx == "process" else "real_time"

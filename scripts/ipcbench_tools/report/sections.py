@@ -94,6 +94,17 @@ def errored_note(ds, scenario):
         for m, names in by_message.items()) + "."]
 
 
+def not_measured_note(ds):
+    """The sizes the run left out because a transport cannot carry them (context
+    not_measured, one reason per transport and size)."""
+    listed = ds.context.get("not_measured")
+    if not isinstance(listed, str) or not listed.strip():
+        return []
+    reasons = [r.strip() for r in listed.split(";") if r.strip()]
+    return ["Not measured (sizes above a transport's limit, left out of the run, "
+            "not errors): " + "; ".join(reasons) + "."]
+
+
 def spread_note(points):
     srcs = {p.source for p in points}
     if srcs == {"repetitions"}:
@@ -292,7 +303,7 @@ def section_context(inp):
     known = {"cpu_model", "num_cpus", "mhz_per_cpu", "kernel", "compiler",
              "build_type", "library_build_type", "git_commit", "pin",
              "host_name", "date", "load_avg", "ipcbench_schema", "caches",
-             "executable", "cpu_scaling_enabled"}
+             "executable", "cpu_scaling_enabled", "not_measured"}
     fields += [(k, v) for k, v in c.items() if k not in known and
                isinstance(v, (str, int, float, bool))]
     fields += [("executable", c.get("executable")),
@@ -354,7 +365,8 @@ def section_roundtrip(inp):
                "per transport, one panel per context. " + spread_note(pts))
     blocks = [FigureBlock("roundtrip_latency", fig, caption)]
     blocks += ["\n".join(lines)] if lines else []
-    blocks += errored_note(ds, "roundtrip") + [point_table(pts, ds=ds)]
+    blocks += errored_note(ds, "roundtrip") + not_measured_note(ds)
+    blocks.append(point_table(pts, ds=ds))
     if any("p99_ns" in p.counters for p in pts):
         blocks.append(point_table(pts, counter="p99_ns", ds=ds))
     return Section("Round-trip latency", blocks)
@@ -453,7 +465,8 @@ def section_throughput(inp):
                + spread_note(pts))
     return Section("Streaming throughput", [
         FigureBlock("throughput", fig, caption), "\n".join(lines)] +
-        errored_note(ds, "throughput") + [point_table(pts, ds=ds)])
+        errored_note(ds, "throughput") + not_measured_note(ds) +
+        [point_table(pts, ds=ds)])
 
 
 def section_dict(inp):
