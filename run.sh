@@ -22,7 +22,7 @@ fail() { echo "run: error: $*" >&2; exit 1; }
 # over two runs needs to reach p < 0.05; repetitions randomly interleaved across the whole
 # run, so that figures compared in one chart are taken minutes apart on neither side;
 # round trips and floors in every placement; sizes 64 B, 64 KiB and 1 MiB, and 0.01 s
-# per repetition: ipcbench about 6 minutes here, the whole run 8-9 (README; all sizes:
+# per repetition: ipcbench about 5 minutes here, the whole run about 6.5 (README; all sizes:
 # ./run.sh --sizes=16,64,256,4096,65536,1048576). Not the drift canary (--canary):
 # normalising by it made the spread larger, not smaller (README).
 # Flags given to run.sh come after these and override them.

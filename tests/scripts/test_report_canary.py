@@ -146,7 +146,7 @@ class ThreadVsProcessCheckTest(unittest.TestCase):
         sec = sections.section_checks(report_input(d))
         self.assertEqual(sec.title, "Checks on this run")
         lines = sec.blocks[-1].splitlines()
-        self.assertEqual(len(lines), 2)
+        self.assertEqual(len(lines), 3)
         self.assertIn("No clear difference between the thread pair and the "
                       "process pair for shm-ring-spin at 64 B (two CPUs",
                       lines[0])
@@ -154,9 +154,29 @@ class ThreadVsProcessCheckTest(unittest.TestCase):
         self.assertIn("The process pair is 4.50x faster than the thread "
                       "pair for shm-ring-spin at 64 B (unpinned", lines[1])
         self.assertIn("not interleaved", sec.blocks[0])
+        # pinned alike, unpinned apart: placement, not the process boundary
+        self.assertIn("Pinned to two CPUs the two pairs do not differ, so the unpinned "
+                      "difference comes from where the scheduler put the peers", lines[2])
+
+    def test_no_placement_explanation_when_pinned_pairs_differ(self):
+        d = Doc()
+        for pin in ("cross", "none"):
+            d.add(f"roundtrip/shm-ring-spin/thread/size:64/pin:{pin}", around(540, 0.05))
+            d.add(f"roundtrip/shm-ring-spin/process/size:64/pin:{pin}", around(120, 0.05))
+        lines = sections.section_checks(report_input(d)).blocks[-1].splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertNotIn("scheduler", " ".join(lines))
 
     def test_checks_come_right_after_the_headline(self):
         self.assertIs(sections.SECTION_BUILDERS[1], sections.section_checks)
+
+
+class MachineTableTest(unittest.TestCase):
+    def test_load_calibration_reads_as_rates(self):
+        self.assertEqual(
+            sections.calibration_text('{"pipe/thread/size:64": 44800.5, "uds/process/size:64": 1.2e6}'),
+            "pipe/thread/size:64 44.8k/s, uds/process/size:64 1.20M/s")
+        self.assertEqual(sections.calibration_text("not json"), "not json")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The report's sections: each builder takes a ReportInput and returns a
 Section or None (no data). SECTION_BUILDERS is the order; a scenario without
 a builder of its own gets section_generic (a table and a warning)."""
+import json
 import math
 import statistics
 
@@ -20,7 +21,7 @@ from ipcbench_tools.report.load import section_load
 from ipcbench_tools.report.data import (SCENARIO_TITLES, Key,
                                         param_text, point_order)
 from ipcbench_tools.report.fmt import (context_footer, fmt_cell, fmt_ratio,
-                                       fmt_seconds, fmt_size, fmt_value,
+                                       fmt_seconds, fmt_si, fmt_size, fmt_value,
                                        speedup)
 
 def marked_cell(point, used, num_cpus=None):
@@ -250,7 +251,7 @@ def thread_vs_process_lines(ds, subject=TVP_SUBJECT, size=TVP_SIZE):
     between processes beyond their spread (U test)? With the figures."""
     pts = [p for p in ds.select("roundtrip", subject=subject, param=size)]
     pins = {floors.placement(ds, p) for p in pts}
-    out = []
+    out, differ = [], {}
     for pin in [q for q in floors.PLACEMENTS if q in pins] + \
             sorted(pins - set(floors.PLACEMENTS)):
         here = {p.key.context: p for p in pts
@@ -260,9 +261,14 @@ def thread_vs_process_lines(ds, subject=TVP_SUBJECT, size=TVP_SIZE):
         if t is None or p is None:
             out.append(f"- {where}: only {', '.join(sorted(here))} measured.")
             continue
+        differ[pin] = evidence.compare(t, p).supported
         out.append("- " + upper_first(difference_sentence(
             t, p, "the thread pair", "the process pair",
             f"for {subject} at {fmt_size(size)} {where}")))
+    if differ.get("none") and differ.get("cross") is False:
+        out.append("- Pinned to two CPUs the two pairs do not differ, so the unpinned "
+                   "difference comes from where the scheduler put the peers in this "
+                   "run, not from the process boundary.")
     return out
 
 
@@ -283,6 +289,16 @@ def section_checks(inp):
                       "if the run was not interleaved).")
         blocks.append("\n".join(lines))
     return Section("Checks on this run", blocks) if blocks else None
+
+
+def calibration_text(value):
+    """load/'s closed-loop calibration (a JSON object of round trips per second
+    by benchmark) as "pipe/thread/size:64 40.7k/s, ..."; else as it came."""
+    try:
+        rates = json.loads(value)
+        return ", ".join(f"{name} {fmt_si(float(r))}/s" for name, r in rates.items())
+    except (TypeError, ValueError, AttributeError):
+        return value
 
 
 def section_context(inp):
@@ -306,6 +322,8 @@ def section_context(inp):
              "executable", "cpu_scaling_enabled", "not_measured"}
     fields += [(k, v) for k, v in c.items() if k not in known and
                isinstance(v, (str, int, float, bool))]
+    fields = [(k, calibration_text(v) if k == "load_calibration" else v)
+              for k, v in fields]
     fields += [("executable", c.get("executable")),
                ("CPU frequency scaling", c.get("cpu_scaling_enabled"))]
     rows = [[k, str(v)] for k, v in fields if v not in (None, "")]
