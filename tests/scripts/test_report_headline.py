@@ -96,6 +96,19 @@ class FloorMultipleTest(unittest.TestCase):
         self.assertEqual(by[("shm-ring-spin (busy-polls)", "process",
                              "cross")][7], "n/a")
 
+    def test_spin_first_ring_has_no_futex_multiple_across_cpus(self):
+        d = Doc()
+        for pin, ns in (("cross", 900), ("same", 13e3)):
+            d.add(f"roundtrip/shm-ring/process/size:64/pin:{pin}", around(ns))
+            d.add(f"floor/futex/process/pin:{pin}", around(15e3))
+        d.context["spins_first"] = "shm-ring"
+        rows, faults, _ = sections.floor_multiples(report_input(d).data, 64)
+        by = {r[2]: r for r in rows}
+        self.assertEqual(by["cross"][7], "n/a")  # it spins there: no futex floor, no fault
+        self.assertEqual(by["same"][7], "measurement fault !")  # sleeps there: 0.87x
+        self.assertEqual([floors.placement(report_input(d).data, f[0]) for f in faults],
+                         ["same"])
+
     def test_below_point_nine_is_a_fault_never_a_figure(self):
         d = Doc()
         d.add("roundtrip/shm-ring/process/size:64/pin:cross", around(100))

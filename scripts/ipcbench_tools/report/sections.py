@@ -723,7 +723,7 @@ def floor_multiples(ds, size):
     syscall loop: the floor kind named <transport>-raw, when the run has
     one). Returns (rows, faults, marks used)."""
     index = floors.floor_index(ds)
-    busy = floors.busy_polling(ds)
+    busy, spin_first = floors.busy_polling(ds), floors.spins_first(ds)
     rows, faults, used = [], [], []
     pts = [p for p in ds.select("roundtrip", param=size)
            if not p.key.subject.startswith("py-")]
@@ -745,12 +745,15 @@ def floor_multiples(ds, size):
         raw = f"{p.key.subject}-raw"
         has_raw = (raw, p.key.context, size, pin) in index
         polls = p.key.subject in busy
+        # A ring that spins before it sleeps does not sleep across CPUs: the futex
+        # floor does not bound it there (only on one CPU, where it sleeps at once).
+        no_futex = polls or (p.key.subject in spin_first and pin != "same")
         rows.append([p.key.subject + (" (busy-polls)" if polls else ""),
                      p.key.context, pin,
                      marked_cell(p, used, ds.context.get("num_cpus")),
                      times("cacheline"), times("cacheline-msg", size),
                      times("cacheline-ring", size),
-                     "n/a" if polls else times("futex"),
+                     "n/a" if no_futex else times("futex"),
                      f"{times(raw, size)} ({raw})" if has_raw else "-"])
     return rows, faults, used
 
@@ -802,7 +805,8 @@ def section_floor_multiples(inp):
         "ring floor passes it through a ring of slots (floor/cacheline-ring)."
         " There is no cache-line floor on one CPU (spinning there is "
         "pathological); a busy-polling transport never sleeps, so the futex "
-        "is not its floor (n/a).",
+        "is not its floor (n/a), nor is it across CPUs for one that spins "
+        "before it sleeps (shm-ring).",
         Table(["transport", "context", "placement", "round trip",
                "x cache line", "x message floor", "x ring floor", "x futex",
                "x raw loop"], rows,
