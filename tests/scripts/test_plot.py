@@ -200,10 +200,17 @@ class ParseTest(unittest.TestCase):
                             "iterations:100/repeats:3/real_time")
         self.assertEqual((k.subject, k.param), ("py-manager", 1))
         # a scenario without a section of its own: read generically
-        k = data.parse_name("pool/pipe/process/size:64/pin:same/real_time")
+        k = data.parse_name("mystery/pipe/process/size:64/pin:same/real_time")
         self.assertEqual((k.scenario, k.subject, k.context, k.param, k.extra),
-                         ("pool", "pipe", "process", -1,
+                         ("mystery", "pipe", "process", -1,
                           "size:64/pin:same"))
+        # pools and fan-in: the count is the parameter
+        k = data.parse_name("pool/shm-mpmc/thread/workers:4/size:64/real_time")
+        self.assertEqual((k.subject, k.context, k.param, k.extra),
+                         ("shm-mpmc", "thread", 4, "size:64"))
+        self.assertEqual(data.param_text(k), "4 workers")
+        k = data.parse_name("fanin/pipe/process/clients:1/size:64/real_time")
+        self.assertEqual(data.param_text(k), "1 client")
         k = data.parse_name("BM_Something/8")
         self.assertEqual((k.scenario, k.subject, k.context),
                          ("BM_Something", "8", ""))

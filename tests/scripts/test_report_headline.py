@@ -192,11 +192,33 @@ class MarksTest(unittest.TestCase):
         self.assertIn("§ oversubscribed", t.caption)
         # the same rule in any other table (e.g. a generic scenario)
         d = Doc()
-        d.add("pool/pipe/process/workers:3", around(9e3),
+        d.add("widgets/pipe/process/workers:3", around(9e3),
               counters={"busy_peers": 4})
         inp = report_input(d)
         table = sections.section_generic(inp)[0].blocks[-1]
         self.assertTrue(table.rows[0][-1].endswith("§"), table.rows)
+
+
+class PoolSectionTest(unittest.TestCase):
+    def test_kinds_compared_only_where_the_cpus_hold_every_thread(self):
+        d = Doc()
+        for kind, tasks in (("shm-mpmc", 7e5), ("pipe", 1e5)):
+            for n in (1, 4):
+                ns = around(1e9 / tasks, 0.01)
+                d.add(f"pool/{kind}/thread/workers:{n}/size:64", ns,
+                      counters={"busy_peers": n + 1, "cpus": 2, "p99_ns": 5e4},
+                      rate=[1e9 / v for v in ns])
+        sec = sections.section_pool(report_input(d))
+        self.assertEqual(sec.title, "Worker pools")
+        text = "\n".join(b for b in sec.blocks if isinstance(b, str))
+        self.assertIn("`shm-mpmc` is 7.00x higher than `pipe` with 1 worker (thread context)",
+                      text)
+        self.assertNotIn("with 4 workers (thread", text)   # oversubscribed: not compared
+        self.assertIn("§ 2 of these benchmarks run more busy threads", text)
+        tables = [b for b in sec.blocks if isinstance(b, Table)]
+        self.assertEqual(tables[0].headers[2:], ["1 worker", "4 workers"])
+        self.assertEqual(len(tables), 2)  # rates, then p99
+        self.assertIn("50.0 µs", tables[1].rows[0][2])
 
 
 if __name__ == "__main__":

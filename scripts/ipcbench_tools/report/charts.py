@@ -412,11 +412,20 @@ def plot_throughput(ds, scenario="throughput", title=None, legend="transport"):
 def plot_dict(ds):
     """Shared-dict lookups/s: one panel per context, one row per kind
     (fastest first), a dot per reader count; hollow: oversubscribed."""
-    pts = ds.select("dict")
+    return plot_rate_dots(ds, "dict", "reader", "lookups/s, all readers together (log)",
+                          "Shared dict: lookups per second by kind and number of readers "
+                          "(higher is better)")
+
+
+def plot_rate_dots(ds, scenario, member, xlabel, title):
+    """A rate by kind and a count (readers, workers, clients): one panel per
+    context, one row per kind (fastest first), a dot per count; hollow:
+    oversubscribed."""
+    pts = ds.select(scenario)
     if not pts:
         return None
     ctxs = contexts_of(pts)
-    readers = sorted({p.key.param for p in pts})
+    counts = sorted({p.key.param for p in pts})
     index = {(p.key.subject, p.key.context, p.key.param): p for p in pts}
     rows = {}
     for ctx in ctxs:
@@ -429,26 +438,24 @@ def plot_dict(ds):
     fig, axes = new_figure(PAGE_WIDTH_IN, height, len(ctxs))
 
     def look(r):
-        return (READER_COLOURS[readers.index(r) % len(READER_COLOURS)],
-                MARKERS[readers.index(r) % len(MARKERS)])
+        return (READER_COLOURS[counts.index(r) % len(READER_COLOURS)],
+                MARKERS[counts.index(r) % len(MARKERS)])
     values = []
     for ax, ctx in zip(axes, ctxs):
-        v, _ = dot_rows(ax, rows[ctx], readers,
+        v, _ = dot_rows(ax, rows[ctx], counts,
                         lambda s, r, ctx=ctx: index.get((s, ctx, r)), look,
                         lambda v: fmt_si(v, digits=2),
                         lambda p: oversubscribed(p, ds.context))
         values += v
         ax.set_yticklabels(rows[ctx], fontsize=8)
         ax.set_title(f"{ctx} context", fontsize=10)
-        ax.set_xlabel("lookups/s, all readers together (log)")
+        ax.set_xlabel(xlabel)
     for ax in axes:
         dot_log_axis(ax, values, tick_si)
-    h, lab = member_legend(readers, look, {
-        r: f"{r} reader" + ("s" if r != 1 else "") for r in readers})
+    h, lab = member_legend(counts, look, {
+        r: f"{r} {member}" + ("s" if r != 1 else "") for r in counts})
     h, lab = oversub_legend(h, lab, pts, ds)
-    return finish(fig, axes, "Shared dict: lookups per second by kind and "
-                  "number of readers (higher is better)", ds, h, lab,
-                  "readers", below=True)
+    return finish(fig, axes, title, ds, h, lab, member + "s", below=True)
 
 
 def plot_connection_setup(ds):

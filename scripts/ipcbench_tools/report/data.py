@@ -31,6 +31,8 @@ SCENARIOS = {
     "floor": (1, "size", "latency"),
     "startup": (0, "rss", "latency"),
     "load": (1, "size", "latency"),
+    "pool": (1, "workers", "tasks/s"),
+    "fanin": (1, "clients", "requests/s"),
 }
 SCENARIO_TITLES = {
     "roundtrip": "round trip", "throughput": "streaming throughput",
@@ -38,6 +40,7 @@ SCENARIO_TITLES = {
     "connection-roundtrip": "Listener/Client round trip",
     "connection-setup": "Listener/Client set-up", "floor": "floor",
     "startup": "start-up", "load": "latency under load",
+    "pool": "worker pool", "fanin": "fan-in",
 }
 
 CONTEXT_ORDER = ("thread", "process", "spawn")
@@ -174,8 +177,8 @@ def param_text(key):
         return f"no {name}" if name else "-"
     if name == "size":
         return fmt_size(key.param)
-    if name == "readers":
-        return f"{key.param} reader" + ("s" if key.param != 1 else "")
+    if name in ("readers", "workers", "clients"):
+        return f"{key.param} {name[:-1]}" + ("s" if key.param != 1 else "")
     if name == "rss":
         return f"RSS {key.param} MiB"
     return str(key.param)

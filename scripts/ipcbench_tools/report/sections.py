@@ -13,6 +13,7 @@ from ipcbench_tools.report.charts import (PERCENTILES, by_subject,
                                           contexts_of, percentile_points,
                                           pick_size, plot_compare,
                                           plot_connection_setup, plot_dict,
+                                          plot_rate_dots,
                                           plot_floor,
                                           plot_latency_percentiles,
                                           plot_processing, plot_roundtrip,
@@ -487,6 +488,79 @@ def section_throughput(inp):
         [point_table(pts, ds=ds)])
 
 
+def oversubscribed_lines(ds, pts, counted):
+    """A sentence naming the benchmarks with more busy threads than CPUs."""
+    num_cpus = ds.context.get("num_cpus")
+    over = [p for p in pts if evidence.is_oversubscribed(p, num_cpus)]
+    if not over:
+        return []
+    return [f"{evidence.SYMBOLS[evidence.OVERSUBSCRIBED]} {len(over)} of "
+            f"these benchmarks run more busy threads than the machine has "
+            f"CPUs ({num_cpus or '?'}): " + ", ".join(
+                sorted({f"{p.key.subject} {p.key.context} {param_text(p.key)}"
+                        for p in over})) + ". Their rates measure the "
+            "machine's oversubscription (threads waiting for a CPU), not "
+            f"the transport; compare kinds only at {counted} the CPUs can "
+            "hold."]
+
+
+def section_rates(inp, scenario, member, chart, xlabel, title, caption, heading):
+    """Pool and fan-in: a rate by kind and count, with per-task latency."""
+    ds = inp.data
+    pts = ds.select(scenario)
+    if not pts:
+        inp.notes.append(f"skipped: {SCENARIO_TITLES[scenario]} chart (no {scenario} "
+                         "benchmarks)")
+        return None
+    fig = plot_rate_dots(ds, scenario, member, xlabel, title)
+    # Kinds compared only where the CPUs hold every busy thread: elsewhere the
+    # rates are the machine's oversubscription.
+    num_cpus, lines = ds.context.get("num_cpus"), []
+    for ctx in contexts_of(pts):
+        here = [p for p in pts if p.key.context == ctx
+                and not evidence.is_oversubscribed(p, num_cpus)]
+        for n in sorted({p.key.param for p in here}):
+            at = [p for p in here if p.key.param == n]
+            if len(at) >= 2:
+                best = max(at, key=lambda p: p.median)
+                worst = min(at, key=lambda p: p.median)
+                lines.append("- " + difference_sentence(
+                    worst, best, f"`{worst.key.subject}`", f"`{best.key.subject}`",
+                    f"with {param_text(best.key)} ({ctx} context)"))
+    lines = ["\n".join(lines)] if lines else []
+    lines += oversubscribed_lines(ds, pts, member + "s")
+    blocks = [FigureBlock(chart, fig, caption + " " + spread_note(pts))] + lines
+    blocks += errored_note(ds, scenario) + [point_table(pts, member + "s", ds=ds)]
+    if any("p99_ns" in p.counters for p in pts):
+        blocks.append(point_table(pts, member + "s", counter="p99_ns", ds=ds))
+    return Section(heading, blocks)
+
+
+def section_pool(inp):
+    return section_rates(
+        inp, "pool", "worker", "pool_tasks", "tasks/s, all workers together (log)",
+        "Worker pool: tasks per second by queue kind and number of workers "
+        "(higher is better)",
+        "Tasks per second through a pool of workers on one shared task queue (each "
+        "task verified, about 1 µs of work, a verified result back on one result "
+        "queue), per queue kind and number of workers; the producer keeps 2 tasks "
+        "per worker in flight. The second table is each task's p99 from its put to "
+        "its result, which includes its wait behind the others in flight.",
+        "Worker pools")
+
+
+def section_fanin(inp):
+    return section_rates(
+        inp, "fanin", "client", "fanin_requests", "requests/s, all clients together (log)",
+        "Fan-in: requests per second to one server by queue kind and number of "
+        "clients (higher is better)",
+        "Requests per second from n clients to one dedicated server thread (the "
+        "seed's resource thread) through one shared request queue, each answered "
+        "on the client's own reply queue, per queue kind and number of clients. "
+        "The second table is each request's p99 as its client saw it.",
+        "Fan-in to one server")
+
+
 def section_dict(inp):
     ds = inp.data
     fig = plot_dict(ds)
@@ -503,18 +577,7 @@ def section_dict(inp):
             worst, best, f"{worst.key.subject} ({worst.key.context})",
             f"{best.key.subject} ({best.key.context})",
             f"with {param_text(best.key)}"))
-    num_cpus = ds.context.get("num_cpus")
-    over = [p for p in pts if evidence.is_oversubscribed(p, num_cpus)]
-    if over:
-        lines.append(
-            f"{evidence.SYMBOLS[evidence.OVERSUBSCRIBED]} {len(over)} of "
-            f"these benchmarks run more busy threads than the machine has "
-            f"CPUs ({num_cpus or '?'}): " + ", ".join(
-                sorted({f"{p.key.subject} {param_text(p.key)}"
-                        for p in over})) + ". Their rates measure the "
-            "machine's oversubscription (threads waiting for a CPU), not "
-            "the transport; compare kinds only at readers the CPUs can "
-            "hold.")
+    lines += oversubscribed_lines(ds, pts, "readers")
     caption = ("Lookups per second in a shared dictionary, all readers "
                "together, per kind (a plain map, a mutex-guarded map, shared "
                "memory, manager processes over each transport) and number of "
@@ -918,7 +981,8 @@ def section_generic(inp):
 SECTION_BUILDERS = [section_headline, section_checks, section_context,
                     section_history, section_seed, section_roundtrip,
                     section_processing,
-                    section_throughput, section_dict, section_connection,
+                    section_throughput, section_dict, section_pool, section_fanin,
+                    section_connection,
                     section_floor, section_tail_latency,
                     section_floor_multiples, section_canary,
                     section_startup, section_load, section_generic,
