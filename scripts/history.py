@@ -250,14 +250,7 @@ def cmd_trend(args):
     matplotlib.use("Agg")
     from ipcbench_tools.history import trend
     from ipcbench_tools.report.render import install, write_report
-    settings = settings_of(args)
-    db = db_of(args)
-    con = store.open_read(db)
-    try:
-        histories = histories_of(args, con, db)
-    finally:
-        con.close()
-    results = analyse_all(histories, settings)
+    settings, db, histories, results = analysed(args)
     # the index names the store relative to the repository: a committed
     # report holds no absolute paths (as plot.py's)
     sections = trend.sections(histories, results, settings,
@@ -370,7 +363,9 @@ def check_markdown(status_line, lines, table, settings, args):
     return "\n".join(out) + "\n"
 
 
-def cmd_check(args):
+def analysed(args):
+    """The selected histories of the store and their change points:
+    (settings, db path, histories, results)."""
     settings = settings_of(args)
     db = db_of(args)
     con = store.open_read(db)
@@ -378,7 +373,11 @@ def cmd_check(args):
         histories = histories_of(args, con, db)
     finally:
         con.close()
-    results = analyse_all(histories, settings)
+    return settings, db, histories, analyse_all(histories, settings)
+
+
+def cmd_check(args):
+    settings, _, histories, results = analysed(args)
     rows = check_rows(histories, results, settings, args.last)
     lines, table = check_text(histories, results, settings, args, rows)
     recent = [x for x in rows if x[3] and (
