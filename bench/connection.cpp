@@ -74,7 +74,7 @@ void BM_ConnectionRoundTrip(benchmark::State& state, conn::Family family, ipc::C
             round_trip(t, out, in, seq++);
             heartbeat.beat();
           }
-          t.send({});
+          stop_echo(t, kRoundTripSize, seq);
         },
         pair);
     state.SetItemsProcessed(state.iterations());

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "ipc/core/buffer.hpp"
+#include "ipc/core/error.hpp"
 #include "ipc/core/message.hpp"
 
 namespace bench {
@@ -170,12 +171,27 @@ void echo(ipc::Transport& t, std::size_t size) {
   for (std::uint64_t seq = 0;; ++seq) {
     // In the transport's memory if it has some (zero copy), else copied into buf.
     std::span<const std::byte> m = t.recv_in_place(buf.span());
-    if (m.empty()) return;
+    if (m.empty()) {
+      t.send({});  // the last thing we send: see stop_echo
+      return;
+    }
     // Sent back first, verified while the echo travels: every message is checked, off
     // the round trip's critical path (send copies; the message is unchanged until the
     // next recv).
     t.send(m);
     ipc::verify_message(m, size, seq);
+  }
+}
+
+void stop_echo(ipc::Transport& t, std::size_t size, std::uint64_t next_seq) {
+  t.send({});
+  ipc::AlignedBuffer buf(size);
+  for (;;) {
+    const std::size_t n = t.recv(buf.span());
+    if (n == 0) return;
+    // Nothing was sent as next_seq: this names what came instead (a duplicate echo, ...).
+    ipc::verify_message(buf.span().first(n), size, next_seq);
+    throw ipc::MessageError("message " + std::to_string(next_seq) + ": echoed, never sent");
   }
 }
 

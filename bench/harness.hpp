@@ -177,8 +177,13 @@ inline constexpr int kWarmUpRoundTrips = 8;
 
 // The peer of a verified round trip: send each message back unchanged and verify it
 // (ipc::verify_message, sequence numbers from 0) while the echo travels, until an empty
-// message says stop.
+// message says stop, which it answers with an empty message.
 void echo(ipc::Transport& t, std::size_t size);
+
+// The main side's end of an echo whose messages 0 .. next_seq - 1 were echoed and verified:
+// says stop, then reads everything the peer still sends until its empty answer, so that
+// an extra echo (a duplicate of the last one) is an error, never left unread.
+void stop_echo(ipc::Transport& t, std::size_t size, std::uint64_t next_seq);
 
 // Machine and build facts for the JSON context (kernel, CPU, compiler, commit, ...).
 void add_context(const Config& config);

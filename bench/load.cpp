@@ -84,7 +84,7 @@ double measure_closed_loop(const ipc::TransportInfo& transport, ipc::Context con
           elapsed = Clock::now() - start;
         }
         rate = n / elapsed.count();
-        t.send({});
+        stop_echo(t, size, seq);
       },
       pair);
   return rate;
@@ -125,7 +125,7 @@ void BM_Load(benchmark::State& state, const ipc::TransportInfo* transport, ipc::
             loop.send_next();
             if (loop.sent() == messages) result = loop.finish();  // the clock stops after
           }
-          t.send({});
+          stop_echo(t, size, seq + loop.sent());
         },
         pair);
     cpu.report(state, static_cast<std::int64_t>(messages));

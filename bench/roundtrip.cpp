@@ -60,7 +60,7 @@ void ping(benchmark::State& state, ipc::Transport& t, ipc::Heartbeat& heartbeat,
   }
   if constexpr (kRecord) latency.lap();  // the last round trip: n samples for n
   if (seq != first) ipc::verify_message(got, size, seq - 1);
-  t.send({});
+  stop_echo(t, size, seq);
 }
 
 void BM_RoundTrip(benchmark::State& state, const ipc::TransportInfo* transport,

@@ -53,7 +53,7 @@ void BM_Startup(benchmark::State& state, const ipc::TransportInfo* transport, ip
             t2 = Clock::now();
             ipc::verify_message(in.span().first(n), kSize, 0);
             heartbeat.beat();
-            t.send({});  // stop
+            stop_echo(t, kSize, 1);  // and read all the peer sent
           },
           pair);
     };

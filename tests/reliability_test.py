@@ -160,6 +160,22 @@ class CorruptionTest(Base):
                     self.assertIn(expected, error, name)
         self.assertNothingLeft()
 
+    def test_startup_and_round_trips_read_everything_they_are_sent(self):
+        # The peer sends its echo twice (its message 1: the last echo of a start-up,
+        # whose main side used to stop without reading on). The main side reads to the
+        # peer's answer to its stop, so the duplicate is read and fails the benchmark.
+        p = run("--quick", "--benchmark_format=json",
+                "--benchmark_filter=^startup/[a-z]+/fifo", "--transports=fifo",
+                "--timeout=2000", IPCBENCH_FAULT="duplicate:1")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        got = entries(p)
+        self.assertEqual(len(got), 3, got)  # thread, process, spawn
+        for name, error in got.items():
+            self.assertIsNotNone(error, f"{name} gave a figure")
+            self.assertIn("message 1: out of order or lost: got sequence number 0", error,
+                          name)
+        self.assertNothingLeft()
+
 
 class PoolFaultTest(Base):
     """A worker pool (pool/) and a fan-in (fanin/) account for every task and request: a
