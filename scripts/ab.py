@@ -25,8 +25,10 @@ share a core, which is steady here (cross-core round trips drift up to
 It records the load average, warns when pairs are too noisy to resolve
 the threshold, prints progress on stderr and the table on stdout.
 Exit status as verdict.py: 0 no regression, 1 regression, 2 bad input or
-build failure (with --skip-if-base-fails, a baseline that does not exist,
-build or run exits 0 with "gate skipped: ...").
+build failure, including a --base that names no commit and a --filter that
+matches nothing on either side (with --skip-if-base-fails, a baseline that
+exists but does not build or run exits 0 with "gate skipped: ..."), 130
+interrupted (Ctrl-C).
 
 Usage:
   scripts/ab.py                         # HEAD~1 vs working tree
@@ -36,9 +38,23 @@ Usage:
       --b-env IPCBENCH_INJECT_FILTER=roundtrip/queue/      # planted slowdown
 """
 
-import argparse
-import math
 import os
+import signal
+
+
+def _early_interrupt(signum, frame):  # see ipcbench_tools/early_interrupt.py
+    os.write(2, b"ab.py: interrupted\n")
+    os._exit(130)
+
+
+_early_interrupt.early_interrupt = True
+if __name__ == "__main__" and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _early_interrupt)  # before the imports
+
+import argparse
+import contextlib
+import math
 import random
 import subprocess
 import sys
@@ -77,6 +93,11 @@ def exact_filter(keys):
     return f"^({alts})(/real_time|/manual_time)?$"
 
 
+class NoMatch(verdict.GateError):
+    """The filter matched no benchmark of a binary: bad input on either side,
+    never a reason to skip the gate."""
+
+
 class BinaryRunner:
     """Runs one ipcbench binary once; returns {key: verdict.Sample}."""
 
@@ -107,12 +128,11 @@ class BinaryRunner:
         try:
             cmd = self.command(bench_filter, out_path)
             try:
-                proc = subprocess.run(cmd, env=self.env,
-                                      preexec_fn=self._pin,
-                                      stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, text=True,
-                                      errors="replace",
-                                      timeout=RUN_TIMEOUT)
+                with self._pinned():
+                    proc = subprocess.run(
+                        cmd, env=self.env, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE, text=True, errors="replace",
+                        timeout=RUN_TIMEOUT)
             except OSError as e:
                 raise verdict.GateError(f"{self.label}: cannot run "
                                      f"{self.binary}: {e}") from None
@@ -121,18 +141,35 @@ class BinaryRunner:
                                      f"out after {RUN_TIMEOUT} s") from None
             if proc.returncode != 0:
                 tail = (proc.stderr.strip().splitlines() or ["no stderr"])
+                if proc.returncode == 2 and any(
+                        ln.startswith("Failed to match any benchmarks")
+                        for ln in tail):
+                    raise NoMatch(f"{self.label}: no benchmark matches "
+                                  f"{bench_filter!r}")
                 raise verdict.GateError(
                     f"{self.label}: {os.path.basename(self.binary)} exited "
                     f"with {proc.returncode}: {tail[-1][:200]}")
             return verdict.collect(verdict.load(out_path), self.label,
                                 self.metric)
         finally:
-            os.unlink(out_path)
+            # ipcbench may have removed it (nothing matched, interrupted).
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(out_path)
 
-    def _pin(self):
-        # Runs in the child before exec: threads of ipcbench inherit it.
-        if self.cpus:
-            os.sched_setaffinity(0, self.cpus)
+    @contextlib.contextmanager
+    def _pinned(self):
+        """This process pinned while it starts the binary, which inherits it.
+        (Not a preexec_fn: Python code in the forked child would print a
+        traceback on a Ctrl-C that reaches it before exec.)"""
+        if not self.cpus:
+            yield
+            return
+        before = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, self.cpus)
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, before)
 
 
 def run_pairs(runners, bench_filter, pairs, rng, progress=None):
@@ -162,7 +199,8 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
     """Rows with paired verdicts from run_pairs output.
 
     A benchmark seen on one side only is new/missing; one that errored in
-    any run is errored. Others get the per-pair log ratios log(B/A).
+    any B run is errored, one that errored in A only is new. Others get the
+    per-pair log ratios log(B/A).
     """
     names = []
     for side in ("A", "B"):
@@ -174,13 +212,16 @@ def decide_pairs(runs, threshold=0.10, alpha=0.01, correction="holm"):
         in_b = [r.get(name) for r in runs["B"]]
         seen_a = [s for s in in_a if s is not None]
         seen_b = [s for s in in_b if s is not None]
-        errs = [(side, s.errors[0]) for side, seen in (("A", seen_a),
-                                                        ("B", seen_b))
-                for s in seen if s.errored]
-        if errs:
-            side, msg = errs[0]
+        errs_b = [s.errors[0] for s in seen_b if s.errored]
+        if errs_b:
             rows.append(verdict.make_row(name, "errored",
-                                         note=f"{side}: {msg}"))
+                                         note=f"B: {errs_b[0]}"))
+            continue
+        errs_a = [s.errors[0] for s in seen_a if s.errored]
+        if errs_a:   # works in B: nothing to compare it with
+            rows.append(verdict.make_row(
+                name, "new", cur_ns=stats.median(value_of(s) for s in seen_b)
+                if seen_b else None, note=f"A: {errs_a[0]}"))
             continue
         if not seen_a or not seen_b:
             kind = "new" if not seen_a else "missing"
@@ -359,9 +400,10 @@ min_time = cli.bounded(float, lambda v: 0 < v <= 60, "must be in (0, 60] s")
 
 def build_parser():
     codes = dict(verdict.EXIT_CODES)
-    codes[0] += ("; also a skipped gate (--skip-if-base-fails and no "
-                 "usable baseline: 'gate skipped: ...')")
-    codes[2] += "; also a build or run failure"
+    codes[0] += ("; also a skipped gate (--skip-if-base-fails and a "
+                 "baseline that does not build or run: 'gate skipped: ...')")
+    codes[2] += ("; also a build or run failure, a --base that is no "
+                 "commit, a --filter matching nothing on either side")
     codes[3] = codes[3].replace("repetitions", "pairs")
     parser = cli.ArgumentParser(
         prog=PROG, description="Build a baseline revision and the working "
@@ -411,8 +453,9 @@ def build_parser():
                         help="do not re-run flagged benchmarks")
     parser.add_argument("--skip-if-base-fails", action="store_true",
                         help="exit 0 with 'gate skipped: ...' when the "
-                             "baseline revision is missing or does not "
-                             "build or run")
+                             "baseline revision does not build or run (a "
+                             "revision that does not exist is still an "
+                             "error)")
     parser.add_argument("--seed", type=int,
                         help="seed for the order inside pairs")
     parser.add_argument("--quiet", action="store_true",
@@ -451,7 +494,7 @@ def main(argv=None):
 def _main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
-    fail_on = tuple(args.fail_on or ("slower",))
+    fail_on = tuple(args.fail_on or verdict.DEFAULT_FAIL_ON)
     args.cpus = default_cpus(args.cpus, args.extra)
     settings = verdict.settings_of(args)
     settings.update(pairs=args.pairs, min_time=args.min_time,
@@ -535,7 +578,7 @@ class BaselineRunner(BinaryRunner):
     def __call__(self, bench_filter):
         try:
             return super().__call__(bench_filter)
-        except SkipGate:
+        except (SkipGate, NoMatch):
             raise
         except verdict.GateError as e:
             raise SkipGate(f"baseline binary does not run: {e}") from None

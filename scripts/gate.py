@@ -54,7 +54,7 @@ def build_parser():
 
 def _main(argv):
     args = build_parser().parse_args(argv)
-    fail_on = tuple(args.fail_on or ("slower",))
+    fail_on = tuple(args.fail_on or verdict.DEFAULT_FAIL_ON)
     settings = verdict.settings_of(args)
     base = verdict.collect(verdict.load(args.baseline), args.baseline,
                            args.metric)

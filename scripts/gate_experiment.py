@@ -28,8 +28,21 @@ Usage:
       --b-binary build-plant/ipcbench --slowdown 0.10 --runs 20
 """
 
-import json
 import os
+import signal
+
+
+def _early_interrupt(signum, frame):  # see ipcbench_tools/early_interrupt.py
+    os.write(2, b"gate_experiment.py: interrupted\n")
+    os._exit(130)
+
+
+_early_interrupt.early_interrupt = True
+if __name__ == "__main__" and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _early_interrupt)  # before the imports
+
+import json
 import random
 import sys
 import time
@@ -163,10 +176,12 @@ def build_parser():
     parser = cli.ArgumentParser(
         prog=PROG, description="Run the A/B gate repeatedly: A/A for false "
         "alarms, planted slowdown for detection.",
-        exit_codes={0: "every run done (rates on stdout; also after Ctrl-C "
-                    "with the runs so far)",
-                    2: "bad input or command line, or the binary does not "
-                    "build or run (one line on stderr)"})
+        exit_codes={0: "every run done (rates on stdout)",
+                    2: "bad input or command line, the binary does not "
+                    "build or run, or --filter matches nothing (one line "
+                    "on stderr)",
+                    130: "interrupted (Ctrl-C): the rates of the runs so "
+                    "far on stdout"})
     parser.add_argument("--binary", metavar="PATH",
                         help="ipcbench binary (default: build the working "
                              "tree into build-ab/work)")
@@ -221,6 +236,7 @@ def _main(argv):
     rng = random.Random(args.seed)
     kinds = [args.only] if args.only else ["aa", "detect"]
     records = []
+    status = 0
     try:
         binary = args.binary
         if binary is None:
@@ -257,8 +273,10 @@ def _main(argv):
         print(f"{PROG}: interrupted after {len(records)} runs",
               file=sys.stderr)
         lines = summarize(records)
-    print("\n".join(lines))
-    return 0
+        status = cli.INTERRUPTED_CODE
+    if lines:
+        print("\n".join(lines))
+    return status
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Building ipcbench for the A/B gate: a revision (git archive into
 build-ab/rev-<sha>/) or the working tree (build-ab/work/), Release, target
 ipcbench only, output logged to a file. A baseline that cannot be had
-raises SkipGate (ab.py --skip-if-base-fails passes on it)."""
+raises SkipGate (ab.py --skip-if-base-fails passes on it) when it does not
+build; a revision that does not exist is an error (GateError), never a skip:
+a typo must not turn the gate off."""
 import os
 import shutil
 import subprocess
@@ -41,7 +43,7 @@ def last_error_line(log_path):
 
 
 def resolve_rev(repo, rev):
-    """Full commit sha of rev in repo; SkipGate if it does not exist."""
+    """Full commit sha of rev in repo; GateError if it does not exist."""
     try:
         proc = subprocess.run(
             ["git", "-C", repo, "rev-parse", "--verify", "--quiet",
@@ -49,8 +51,9 @@ def resolve_rev(repo, rev):
     except (OSError, subprocess.TimeoutExpired) as e:
         raise verdict.GateError(f"cannot run git: {e}") from None
     if proc.returncode != 0:
-        raise SkipGate(f"no baseline revision {rev} (first commit, "
-                       f"shallow clone or unknown name)")
+        raise verdict.GateError(f"unknown baseline revision {rev!r}: no such "
+                                f"commit here (a typo, or a shallow clone "
+                                f"without it)")
     return proc.stdout.strip()
 
 

@@ -9,6 +9,7 @@ import argparse
 import sys
 import textwrap
 
+from ipcbench_tools import early_interrupt
 from ipcbench_tools.errors import ToolError, UsageError
 
 USAGE_CODE = 2
@@ -67,6 +68,7 @@ def run_main(prog, body, argv=None, input_code=1):
     UsageError -> exit 2, any other ToolError or OSError -> input_code,
     Ctrl-C -> 130."""
     try:
+        early_interrupt.restore()   # a Ctrl-C from here on is ours to report
         return body(argv)
     except UsageError as e:
         fail(prog, f"{e} (see --help)")

@@ -17,11 +17,17 @@ METRICS = ("real_time", "cpu_time")
 VERDICTS = ("slower", "faster", "unchanged", "not enough data",
             "new", "missing", "errored")
 DECIDED = ("slower", "faster", "unchanged")
+# What fails a gate unless --fail-on says otherwise: a slowdown, and a benchmark
+# that errors in the current run or is not in it any more (a gate must not pass
+# because the benchmark it guards stopped producing figures). A benchmark that
+# errored only in the baseline counts as new.
+DEFAULT_FAIL_ON = ("slower", "errored", "missing")
 # Exit status of both gates.
 EXIT_PASS, EXIT_REGRESSION, EXIT_BAD_INPUT, EXIT_UNDECIDED = 0, 1, 2, 3
 EXIT_CODES = {
     EXIT_PASS: "pass: benchmarks were decided and none regressed",
-    EXIT_REGRESSION: "regression: a benchmark got slower (see --fail-on)",
+    EXIT_REGRESSION: "regression: a benchmark got slower, errors now or is "
+                     "missing now (see --fail-on)",
     EXIT_BAD_INPUT: "bad input or command line (one line on stderr)",
     EXIT_UNDECIDED: "undecided: no benchmark could be decided (too few "
                     "repetitions, or all new/missing/errored); the line on "
@@ -102,9 +108,11 @@ def _add_value(samples, key, i, entry, label, metric):
     if unit not in gbjson.TIME_UNITS:
         raise GateError(f"{label}: {key}: unknown time_unit {unit!r}")
     value = entry.get(metric)
-    if not is_number(value) or value < 0:
+    if not is_number(value) or value <= 0:
+        # Zero is no time at all: nothing was measured (and a ratio to it is
+        # infinite); plot.py refuses it too.
         raise GateError(f"{label}: benchmarks[{i}] ({key}): {metric} "
-                        f"missing or not a non-negative number")
+                        f"{value!r} is not a positive finite time")
     sample = samples.setdefault(key, Sample(key, unit))
     if sample.unit is None:
         sample.unit = unit
@@ -179,11 +187,13 @@ def compare(base, cur, threshold=0.10, alpha=0.01, correction="holm"):
         if c is None:
             rows.append(make_row(k, "missing", base_ns=_median(b)))
             continue
-        if b.errored or c.errored:
-            which = "baseline" if b.errored else "current"
-            msg = (b.errors or c.errors)[0]
+        if c.errored:
             rows.append(make_row(k, "errored", _median(b), _median(c),
-                                 note=f"{which}: {msg}"))
+                                 note=f"current: {c.errors[0]}"))
+            continue
+        if b.errored:   # works now: nothing to compare it with
+            rows.append(make_row(k, "new", cur_ns=_median(c),
+                                 note=f"baseline: {b.errors[0]}"))
             continue
         n = f"{len(b.values)}/{len(c.values)}"
         bm, cm = statistics.median(b.values), statistics.median(c.values)
@@ -219,7 +229,7 @@ def _median(sample):
     return statistics.median(sample.values)
 
 
-def regressed(rows, fail_on=("slower",)):
+def regressed(rows, fail_on=DEFAULT_FAIL_ON):
     return any(r["verdict"] in fail_on for r in rows)
 
 
@@ -237,7 +247,7 @@ def undecided(rows):
     return line
 
 
-def exit_status(rows, fail_on=("slower",)):
+def exit_status(rows, fail_on=DEFAULT_FAIL_ON):
     if regressed(rows, fail_on):
         return EXIT_REGRESSION
     return EXIT_UNDECIDED if undecided(rows) else EXIT_PASS
@@ -286,7 +296,7 @@ def table_cells(row):
             row["verdict"], row["note"])
 
 
-def summary_line(rows, settings, fail_on=("slower",)):
+def summary_line(rows, settings, fail_on=DEFAULT_FAIL_ON):
     c = counts(rows)
     bad = [r["name"] for r in rows if r["verdict"] in fail_on]
     parts = [f"{v} {c[v]}" for v in VERDICTS if c[v]]
@@ -299,7 +309,7 @@ def summary_line(rows, settings, fail_on=("slower",)):
     return line
 
 
-def format_table(rows, settings, headers=HEADERS, fail_on=("slower",)):
+def format_table(rows, settings, headers=HEADERS, fail_on=DEFAULT_FAIL_ON):
     """Aligned plain-text table plus a summary line."""
     cells = [headers] + [table_cells(r) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(headers))]
@@ -319,7 +329,7 @@ def _md(text):
     return text.replace("|", "\\|")
 
 
-def format_markdown(rows, settings, headers=HEADERS, fail_on=("slower",),
+def format_markdown(rows, settings, headers=HEADERS, fail_on=DEFAULT_FAIL_ON,
                     title="Benchmark regression gate", extra=()):
     """Markdown report (for a PR comment or a CI job summary)."""
     status = {EXIT_REGRESSION: "FAIL", EXIT_UNDECIDED: "UNDECIDED"}.get(
@@ -343,7 +353,7 @@ def format_markdown(rows, settings, headers=HEADERS, fail_on=("slower",),
     return "\n".join(lines) + "\n"
 
 
-def report_json(rows, settings, fail_on=("slower",), **extra):
+def report_json(rows, settings, fail_on=DEFAULT_FAIL_ON, **extra):
     doc = {"tool": "ipcbench-gate", "settings": settings,
            "regressed": regressed(rows, fail_on),
            "undecided": undecided(rows) is not None, "counts": counts(rows),
@@ -415,7 +425,11 @@ def add_decision_args(parser):
     parser.add_argument("--fail-on", action="append", choices=VERDICTS,
                         metavar="VERDICT",
                         help="verdict that fails the gate (repeatable; "
-                             "default: slower)")
+                             "default: slower, errored, missing: a "
+                             "benchmark that errors or disappears in the "
+                             "current run fails the gate). Naming any "
+                             "replaces the default: --fail-on slower lets "
+                             "errors and disappearances pass")
     parser.add_argument("--markdown", metavar="FILE",
                         help="also write a Markdown report")
     parser.add_argument("--json", metavar="FILE",

@@ -9,6 +9,8 @@ same for every process at a given moment) and ~3% noise. Knobs (env):
   FAKE_ERROR_FILTER=<substring>  mark benchmarks errored
   FAKE_EXIT=<code>  exit with this status and a message on stderr
   FAKE_BENCHMARKS=name,name  replace the default benchmark list
+  (as the real binary, a filter that matches nothing exits 2 with Google
+  Benchmark's line and removes --benchmark_out)
   IPCBENCH_INJECT_NS / IPCBENCH_INJECT_FILTER  as the real binary: + ns per
       round trip in benchmarks whose name contains the filter
   IPCBENCH_PLANT_NS  as a -DIPCBENCH_PLANT=ON build: a cost per queue send
@@ -70,10 +72,16 @@ def main():
                     t += 2 * int(plant) * effect / 1000.0
                 entry.update(real_time=t, cpu_time=t)
             entries.append(entry)
+    out = opts.get("--benchmark_out")
+    if not entries:
+        print(f"Failed to match any benchmarks against regex: "
+              f"{opts.get('--benchmark_filter', '.')}", file=sys.stderr)
+        if out and os.path.exists(out):
+            os.unlink(out)
+        return 2
     doc = {"context": {"date": "now", "num_cpus": 2,
                        "library_build_type": "debug"},
            "benchmarks": entries}
-    out = opts.get("--benchmark_out")
     if out:
         with open(out, "w") as f:
             json.dump(doc, f)

@@ -8,9 +8,12 @@ import json
 import math
 import os
 import random
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
@@ -290,8 +293,21 @@ class TestCompare(unittest.TestCase):
         self.assertEqual(v[NAMES[2]], "errored")
         self.assertIn("Permission denied", rows[2]["note"])
         self.assertEqual(v[NAMES[1]], "unchanged")
-        self.assertFalse(verdict.regressed(rows))
+        # Errored and missing now fail by default; --fail-on slower opts out.
+        self.assertTrue(verdict.regressed(rows))
+        self.assertFalse(verdict.regressed(rows, fail_on=("slower",)))
         self.assertTrue(verdict.regressed(rows, fail_on=("errored",)))
+        self.assertTrue(verdict.regressed(rows, fail_on=("missing",)))
+
+    def test_an_error_in_the_baseline_only_is_new_not_a_failure(self):
+        rng = random.Random(6)
+        base = {n: noisy(10000, 10, rng) for n in NAMES}
+        cur = {n: noisy(10000, 10, rng) for n in NAMES}
+        rows = verdict.compare(samples(base, errors={NAMES[0]}),
+                               samples(cur))
+        self.assertEqual(rows[0]["verdict"], "new")
+        self.assertIn("baseline: shm_open: Permission denied", rows[0]["note"])
+        self.assertFalse(verdict.regressed(rows))
 
     def test_too_few_repetitions(self):
         base = {NAMES[0]: [100.0, 101.0, 102.0]}
@@ -386,8 +402,13 @@ class TestGateUndecided(TempDirCase):
 
     def test_all_new_or_errored_is_undecided(self):
         rows = [verdict.make_row("a", "new"), verdict.make_row("b", "errored")]
-        self.assertEqual(verdict.exit_status(rows), verdict.EXIT_UNDECIDED)
+        # An error now fails by default; with --fail-on slower nothing was decided.
+        self.assertEqual(verdict.exit_status(rows), verdict.EXIT_REGRESSION)
+        self.assertEqual(verdict.exit_status(rows, ("slower",)),
+                         verdict.EXIT_UNDECIDED)
         self.assertIn("none of 2", verdict.undecided(rows))
+        rows = [verdict.make_row("a", "new"), verdict.make_row("b", "new")]
+        self.assertEqual(verdict.exit_status(rows), verdict.EXIT_UNDECIDED)
 
     def test_help_states_every_exit_code(self):
         for script in ("gate.py", "ab.py"):
@@ -458,9 +479,46 @@ class TestGateCli(TempDirCase):
     def test_fail_on_missing(self):
         b = self.write("b.json", gbench_doc({"a": [1.0] * 9, "b": [1.0] * 9}))
         c = self.write("c.json", gbench_doc({"a": [1.0] * 9}))
-        self.assertEqual(self.run_script("gate.py", b, c).returncode, 0)
+        proc = self.run_script("gate.py", b, c)
+        self.assertEqual(proc.returncode, 1, proc.stdout)   # the default
+        self.assertIn("regressed: b", proc.stdout)
         proc = self.run_script("gate.py", b, c, "--fail-on", "missing")
         self.assertEqual(proc.returncode, 1)
+        proc = self.run_script("gate.py", b, c, "--fail-on", "slower")
+        self.assertEqual(proc.returncode, 0, proc.stdout)  # the opt-out
+
+    def test_a_benchmark_erroring_now_fails_by_default(self):
+        rng = random.Random(8)
+        base = {n: noisy(10000, 10, rng) for n in NAMES}
+        b = self.write("b.json", gbench_doc(base))
+        c = self.write("c.json", gbench_doc(base, errors={NAMES[1]}))
+        proc = self.run_script("gate.py", b, c)
+        self.assertEqual(proc.returncode, 1, proc.stdout + proc.stderr)
+        self.assertRegex(proc.stdout, NAMES[1] + r" .*errored.*current: "
+                         r"shm_open: Permission denied")
+        self.assertIn("gate: FAIL", proc.stdout)
+        proc = self.run_script("gate.py", b, c, "--fail-on", "slower")
+        self.assertEqual(proc.returncode, 0, proc.stdout)
+        # An error in the baseline only is not the current run's failure.
+        proc = self.run_script("gate.py", c, b)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+    def test_zero_or_non_finite_times_are_refused(self):
+        good = {n: [1000.0 + i for i in range(9)] for n in NAMES}
+        b = self.write("b.json", gbench_doc(good))
+        zero = dict(good, **{NAMES[0]: [0.0] * 9})
+        for name, text in (
+                ("zero.json", json.dumps(gbench_doc(zero))),
+                ("inf.json", json.dumps(gbench_doc(dict(
+                    good, **{NAMES[0]: [math.inf] * 9})))),
+                ("nan.json", json.dumps(gbench_doc(dict(
+                    good, **{NAMES[0]: [math.nan] * 9}))))):
+            with self.subTest(name):
+                path = self.write(name, text)
+                for args in ((b, path), (path, b)):
+                    self.assert_bad_input(
+                        args, r".*" + NAMES[0] + r".*real_time .* is not a "
+                        r"positive finite time")
 
     def assert_bad_input(self, args, pattern):
         md = os.path.join(self.tmp, "out.md")
@@ -747,24 +805,70 @@ class TestAbCli(TempDirCase):
         self.assertTrue(proc.stdout.startswith("gate skipped: baseline "
                                                "binary does not run"))
 
-    def test_unknown_base_revision(self):
+    def assert_one_line_error(self, proc, code, text):
+        self.assertEqual(proc.returncode, code, proc.stdout + proc.stderr)
+        self.assertNotIn("Traceback", proc.stderr)
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        self.assertIn(text, proc.stderr)
+
+    def test_unknown_base_revision_is_an_error_even_when_skipping(self):
+        # A typo in --base (GATE_BASE) must not turn the gate off.
         args = ["--base", "no-such-revision-xyz", "--b-binary", FAKE,
                 "--quiet", "--build-root", os.path.join(self.tmp, "b")]
-        proc = self.run_script("ab.py", *args)
-        self.assertEqual(proc.returncode, 2)
-        self.assertIn("no baseline revision no-such-revision-xyz",
-                      proc.stderr)
-        proc = self.run_script("ab.py", *args, "--skip-if-base-fails")
-        self.assertEqual(proc.returncode, 0)
-        self.assertIn("gate skipped: no baseline revision", proc.stdout)
+        for extra in ([], ["--skip-if-base-fails"]):
+            with self.subTest(extra=extra):
+                proc = self.run_script("ab.py", *args, *extra)
+                self.assert_one_line_error(
+                    proc, 2, "ab.py: error: unknown baseline revision "
+                    "'no-such-revision-xyz'")
+                self.assertNotIn("gate skipped", proc.stdout)
 
-    def test_baseline_without_benchmarks_skips(self):
-        proc = self.run_script("ab.py", "--a-binary", FAKE, "--b-binary",
-                               FAKE, "--quiet", "--skip-if-base-fails",
-                               "--pairs", "12", "--cpus", "all",
-                               "--a-env", "FAKE_BENCHMARKS=other/bench")
-        self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn("gate skipped: baseline has none", proc.stdout)
+    def test_a_filter_matching_nothing_on_one_side_is_an_error(self):
+        # The fake, as ipcbench, exits 2 and removes --benchmark_out then.
+        common = ["--a-binary", FAKE, "--b-binary", FAKE, "--quiet",
+                  "--skip-if-base-fails", "--pairs", "12", "--cpus", "all"]
+        for side, extra in (("A (baseline)", ["--a-env",
+                                              "FAKE_BENCHMARKS=other/bench"]),
+                            ("B (new)", ["--b-env",
+                                         "FAKE_BENCHMARKS=other/bench"]),
+                            ("", ["--filter", "nomatchxyz"])):
+            with self.subTest(side=side or "both"):
+                proc = self.run_script("ab.py", *common, *extra)
+                self.assert_one_line_error(proc, 2, f"{side}: no benchmark "
+                                           "matches")
+                self.assertNotIn("gate skipped", proc.stdout)
+        self.assertEqual([f for f in os.listdir(tempfile.gettempdir())
+                          if f.startswith("ab-") and f.endswith(".json")
+                          and os.path.getmtime(os.path.join(
+                              tempfile.gettempdir(), f)) > self.started], [])
+
+    def setUp(self):
+        super().setUp()
+        self.started = time.time() - 1
+
+    def test_ctrl_c_exits_130_without_a_traceback(self):
+        # Ctrl-C once the script runs (its first line of output): right away and
+        # mid-run, while ipcbench runs (the group gets it too).
+        for script, args, stream in (
+                ("ab.py", ["--a-binary", FAKE, "--b-binary", FAKE,
+                           "--pairs", "500", "--cpus", "all"], "stderr"),
+                ("gate_experiment.py", ["--binary", FAKE, "--runs", "50",
+                                        "--pairs", "4", "--cpus", "all"],
+                 "stdout")):
+            for delay in (0.0, 0.5):
+                with self.subTest(script=script, delay=delay):
+                    p = subprocess.Popen(
+                        [PYTHON, os.path.join(SCRIPTS, script), *args],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        text=True, start_new_session=True)
+                    self.assertTrue(getattr(p, stream).readline())
+                    time.sleep(delay)
+                    os.killpg(p.pid, signal.SIGINT)  # Ctrl-C: the group
+                    out, err = p.communicate(timeout=60)
+                    self.assertNotIn("Traceback", err)
+                    self.assertEqual(p.returncode, 130, err)
+                    self.assertTrue(err.splitlines()[-1].startswith(
+                        f"{script}: interrupted"), err)
 
     def test_cpu_list(self):
         allowed = sorted(os.sched_getaffinity(0))
@@ -855,6 +959,69 @@ class TestExperimentCli(TempDirCase):
                                os.path.join(self.tmp, "nope"))
         self.assertEqual(proc.returncode, 2)
         self.assertEqual(len(proc.stderr.splitlines()), 1)
+
+
+class TestCiGate(TempDirCase):
+    """scripts/ci_gate.sh in a throwaway repository holding scripts/: with no
+    parent commit the gate is NOT RUN and says so (exit 0: test.sh goes on in a
+    single-commit or shallow clone); a GATE_BASE that names no commit is an
+    error (exit 2), not a skip. Both end before anything is built."""
+
+    def make_repo(self, name, commits):
+        repo = os.path.join(self.tmp, name)
+        shutil.copytree(SCRIPTS, os.path.join(repo, "scripts"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        git = ["git", "-C", repo, "-c", "user.name=t",
+               "-c", "user.email=t@example.com"]
+        subprocess.run(["git", "init", "-q", repo], check=True)
+        for i in range(commits):
+            with open(os.path.join(repo, "f.txt"), "w") as f:
+                f.write(f"{i}\n")
+            subprocess.run(git + ["add", "-A"], check=True)
+            subprocess.run(git + ["commit", "-q", "-m", f"c{i}"], check=True)
+        return repo
+
+    def ci_gate(self, repo, **env):
+        full = {k: v for k, v in os.environ.items()
+                if k not in ("GATE_BASE", "GATE_B_BINARY",
+                             "GITHUB_STEP_SUMMARY")}
+        full.update(env)
+        return subprocess.run(["bash", os.path.join(repo, "scripts",
+                                                    "ci_gate.sh")],
+                              capture_output=True, text=True, env=full,
+                              timeout=120)
+
+    def test_single_commit_clone_says_not_run_and_passes(self):
+        repo = self.make_repo("one", 1)
+        p = self.ci_gate(repo)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("A/B gate NOT RUN: no parent commit (HEAD~1): a "
+                      "single-commit history", p.stdout)
+        self.assertFalse(os.path.exists(os.path.join(repo, "build-ab")))
+
+    def test_shallow_clone_says_not_run_and_passes(self):
+        repo = self.make_repo("two", 2)
+        clone = os.path.join(self.tmp, "clone")
+        subprocess.run(["git", "clone", "-q", "--depth", "1",
+                        "file://" + repo, clone], check=True)
+        p = self.ci_gate(clone)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("A/B gate NOT RUN: no parent commit (HEAD~1): a "
+                      "shallow clone", p.stdout)
+
+    def test_an_unknown_gate_base_is_an_error_not_a_skip(self):
+        for commits in (1, 2):
+            with self.subTest(commits=commits):
+                repo = self.make_repo(f"repo{commits}", commits)
+                p = self.ci_gate(repo, GATE_BASE="no-such-rev")
+                self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+                self.assertNotIn("Traceback", p.stderr)
+                self.assertEqual(p.stderr.strip().splitlines(), [
+                    "ab.py: error: unknown baseline revision 'no-such-rev': "
+                    "no such commit here (a typo, or a shallow clone without "
+                    "it)"])
+                self.assertNotIn("skipped", p.stdout)
+                self.assertNotIn("NOT RUN", p.stdout)
 
 
 if __name__ == "__main__":
