@@ -1,5 +1,6 @@
 #include "bench/flags.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,6 +96,10 @@ std::string check_benchmark_flag(std::string_view arg) {
     // Check the directory now: 1.7.1 finds out only when it starts writing.
     std::string path(value);
     if (path.empty()) return "--benchmark_out wants a file name";
+    // 1.7.1 would say only "invalid file name" when it opens it, and exit 1.
+    struct stat st {};
+    if (path.back() == '/' || (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)))
+      return "--benchmark_out=" + path + ": is a directory";
     auto slash = path.rfind('/');
     std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     if (::access(dir.c_str(), W_OK) != 0)

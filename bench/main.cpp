@@ -1,6 +1,9 @@
 // ipcbench: the benchmark binary. Our own flags are taken off argv; everything else goes
 // to Google Benchmark, and an unknown flag is an error, not a silent no-op.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -292,7 +295,12 @@ int main(int argc, char** argv) {
         // A name may be a transport, a shared queue kind (pool, fanin), or both.
         config.transports.clear();
         config.shared_queues.clear();
+        std::vector<std::string_view> named;  // each once: twice would run a benchmark twice
         for (std::string_view name : split(value("--transports"))) {
+          for (std::string_view seen : named)
+            if (seen == name)
+              throw UsageError{"--transports names '" + std::string(name) + "' twice"};
+          named.push_back(name);
           bool known = false;
           for (const ipc::SharedQueueInfo& q : ipc::shared_queues())
             if (q.name == name) {
@@ -338,6 +346,12 @@ int main(int argc, char** argv) {
           if (!c)
             throw UsageError{"unknown context '" + std::string(name) +
                              "' (known: thread, process, spawn)"};
+          const bool twice =
+              *c == ipc::Context::kSpawn
+                  ? config.spawn
+                  : std::find(config.contexts.begin(), config.contexts.end(), *c) !=
+                        config.contexts.end();
+          if (twice) throw UsageError{"--contexts names '" + std::string(name) + "' twice"};
           if (*c == ipc::Context::kSpawn)
             config.spawn = true;
           else
@@ -384,6 +398,17 @@ int main(int argc, char** argv) {
   static char default_min_time[] = "--benchmark_min_time=0.1";
   if (!has_min_time) rest.push_back(quick ? quick_flag : default_min_time);
 
+  // Google Benchmark writes --benchmark_out into a temporary file beside it, renamed into
+  // place only after a run that ran something: a run that fails to start, matches nothing
+  // or is interrupted leaves an earlier file of that name as it was.
+  std::string out_partial;
+  if (!out_file.empty()) {
+    out_partial = out_file + ".partial-" + std::to_string(::getpid());
+    owned_args.push_back("--benchmark_out=" + out_partial);
+    for (char*& a : rest)
+      if (std::string_view(a).rfind("--benchmark_out=", 0) == 0) a = owned_args.back().data();
+  }
+
   int n = static_cast<int>(rest.size());
   rest.push_back(nullptr);
   benchmark::Initialize(&n, rest.data());
@@ -400,7 +425,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ipcbench: removed %zu leftover(s) of dead runs, e.g. %s\n",
                  stale.removed.size(), stale.removed.front().c_str());
   try {
-    if (!out_file.empty()) ipc::remove_on_interrupt(out_file);
+    if (!out_partial.empty()) ipc::remove_on_interrupt(out_partial);
     ipc::install_interrupt_handler();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ipcbench: error: cannot start: %s\n", e.what());
@@ -452,8 +477,15 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   ipc::wait_if_interrupted();  // after Ctrl-C the interrupt thread sets the exit status
   if (ran == 0) {              // Google Benchmark said why: no benchmark matched the filter
-    if (!out_file.empty()) std::remove(out_file.c_str());  // it holds nothing
+    if (!out_partial.empty()) std::remove(out_partial.c_str());  // it holds nothing
     return 2;
+  }
+  if (!out_partial.empty() && std::rename(out_partial.c_str(), out_file.c_str()) != 0) {
+    const int err = errno;
+    std::remove(out_partial.c_str());
+    std::fprintf(stderr, "ipcbench: error: rename %s to %s: %s\n", out_partial.c_str(),
+                 out_file.c_str(), std::strerror(err));
+    return 1;
   }
   if (bench::histograms_enabled()) {
     try {

@@ -40,6 +40,19 @@ or None when it has no data. To add a section, write a function of that
 shape and append it to SECTION_BUILDERS.
 """
 import os
+import signal
+
+
+def _early_interrupt(signum, frame):  # see ipcbench_tools/early_interrupt.py
+    os.write(2, b"plot.py: interrupted\n")
+    os._exit(130)
+
+
+_early_interrupt.early_interrupt = True
+if __name__ == "__main__" and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _early_interrupt)  # before the imports
+
 import re
 import shutil
 import sys
@@ -197,6 +210,8 @@ def run(args):
         print(note)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
+    if out.is_symlink():    # the report replaces the directory, not the link
+        out = Path(os.path.realpath(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
     umask = os.umask(0)
@@ -216,15 +231,19 @@ def run(args):
 
 
 def main(argv=None) -> int:
+    return cli.run_main(PROG, _main, argv, input_code=1)
+
+
+def _main(argv):
+    # Imported here, inside run_main: a Ctrl-C during its ~50 ms is exit 130.
     try:
         import matplotlib
     except ImportError:
-        cli.fail(PROG, "matplotlib is missing: install the Debian package "
-                 "python3-matplotlib (apt-get install python3-matplotlib)")
-        return 1
+        raise InputError("matplotlib is missing: install the Debian package "
+                         "python3-matplotlib (apt-get install "
+                         "python3-matplotlib)") from None
     matplotlib.use("Agg")
-    return cli.run_main(PROG, lambda a: run(build_parser().parse_args(a)),
-                        argv, input_code=1)
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

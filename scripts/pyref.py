@@ -97,12 +97,15 @@ def resolve_settings(args):
         pattern = (regex, negate)
     if not args.out or args.out.endswith(os.sep):
         raise UsageError(f"--out: not a file name: {args.out!r}")
-    # Found now, not after the whole run: the directory (made if missing) must be
-    # creatable under its nearest existing ancestor.
+    # Found now, not after the whole run: the directory must exist (a typo must
+    # not make directories) and be writable, and the name must not be one.
+    if os.path.isdir(args.out):
+        raise UsageError(f"--out {args.out}: is a directory")
     base = os.path.dirname(os.path.abspath(args.out))
-    while not os.path.lexists(base):
-        base = os.path.dirname(base)
-    if not (os.path.isdir(base) and os.access(base, os.W_OK)):
+    if not os.path.isdir(base):
+        raise UsageError(f"--out: cannot write in {base} (no such "
+                         "directory)")
+    if not os.access(base, os.W_OK):
         raise UsageError(f"--out: cannot write in {base}")
     return reps, min_time, pattern
 
@@ -142,10 +145,10 @@ def _print_progress(name, outcome, entries):
           flush=True)
 
 def write_json(path, document):
-    """Write atomically (the directory is made when missing)."""
+    """Write atomically, into a directory that exists (resolve_settings)."""
     directory, name = os.path.split(os.path.abspath(path))
     atomic.write_files(directory, {name: json.dumps(document, indent=2)
-                                   + "\n"}, make_dir=True)
+                                   + "\n"})
 
 
 def _on_signal(signum, frame):

@@ -19,11 +19,14 @@ import os
 import sys
 
 from ipcbench_tools import atomic, cli, gbjson, seedtable
+from ipcbench_tools.errors import InputError, UsageError
 
 PROG = "seed.py"
 EXIT_CODES = {0: "seed.md, seed.png and seed.svg written",
               1: "bad input file or cannot write (one line on stderr)",
-              2: "bad command line", 130: "interrupted (Ctrl-C)"}
+              2: "bad command line, including a results file given for the "
+                 "wrong column (--py and --cpp swapped) or one with none of "
+                 "the table's benchmarks", 130: "interrupted (Ctrl-C)"}
 
 
 def build_parser():
@@ -54,6 +57,14 @@ def _main(argv):
     if args.cpp:
         cpp_doc = gbjson.load(args.cpp)
         seedtable.results(cpp_doc, args.cpp)
+    # A readable file for the wrong column is a command-line mistake (exit 2),
+    # not a table of n/a.
+    try:
+        seedtable.check_role(py_doc, f"--py {args.py}", "python")
+        if cpp_doc is not None:
+            seedtable.check_role(cpp_doc, f"--cpp {args.cpp}", "cpp")
+    except InputError as e:
+        raise UsageError(str(e)) from None
     text, fig = seedtable.seed_section(cpp_doc, py_doc, seed,
                                        image="seed.svg")
     files = {"seed.md": text.encode()}

@@ -107,8 +107,27 @@ ODD_FILES = {
     "unknown time unit": doc(entry(time_unit="fortnights")),
 }
 
-# Bad flags: (entry point, arguments, extra environment, what the line must match).
+# Bad flags: (entry point, arguments, extra environment, what the line must match[, the
+# exit status]). In the arguments, OUT is an empty output directory, FILE a good C++
+# results file, PYREF a good Python reference file, FOREIGN results of another program.
 FLAG_CASES = [
+    # issue 20, item 7
+    ("ipcbench", ["--transports=pipe,pipe"], {}, r"--transports names 'pipe' twice", 2),
+    ("ipcbench", ["--contexts=thread,process,thread"], {}, r"--contexts names 'thread' twice",
+     2),
+    ("ipcbench", ["--benchmark_out=OUT"], {}, r"--benchmark_out=\S+: is a directory", 2),
+    ("ipcbench", ["--benchmark_out=OUT/"], {}, r"--benchmark_out=\S+: is a directory", 2),
+    ("pyref.py", ["--out", "OUT/nonexist/x.json"], {},
+     r"--out: cannot write in \S+/nonexist \(no such directory\)", 2),
+    ("pyref.py", ["--out", "OUT"], {}, r"--out \S+: is a directory", 2),
+    ("seed.py", ["--py", "FILE", "--out", "OUT"], {},
+     r"--py \S+good.json: holds ipcbench C\+\+ results, .*swapped", 2),
+    ("seed.py", ["--py", "PYREF", "--cpp", "PYREF", "--out", "OUT"], {},
+     r"--cpp \S+seed-py.json: holds Python reference .*swapped", 2),
+    ("seed.py", ["--py", "FOREIGN", "--out", "OUT"], {},
+     r"--py \S+foreign.json: none of the seed table's Python", 2),
+    ("seed.py", ["--py", "PYREF", "--cpp", "FOREIGN", "--out", "OUT"], {},
+     r"--cpp \S+foreign.json: none of the seed table's ipcbench C\+\+", 2),
     ("ipcbench", ["--frobnicate"], {}, r"unrecognized command-line flag: --frobnicate"),
     ("ipcbench", ["stray"], {}, r"unrecognized command-line flag: stray"),
     ("ipcbench", ["--transports=pipe,carrier-pigeon"], {}, r"unknown transport 'carrier-pigeon'"),
@@ -172,6 +191,9 @@ class BadInputTest(unittest.TestCase):
         self.good = os.path.join(self.tmp.name, "good.json")
         with open(self.good, "wb") as f:
             f.write(doc(entry()))
+        self.foreign = os.path.join(self.tmp.name, "foreign.json")
+        with open(self.foreign, "wb") as f:
+            f.write(doc(entry(name="BM_memcpy/64", run_name="BM_memcpy/64")))
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -189,8 +211,10 @@ class BadInputTest(unittest.TestCase):
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
             return list(pool.map(one, cases))
 
-    def verify(self, ep, argv, proc, out, pattern, mention=None):
+    def verify(self, ep, argv, proc, out, pattern, mention=None, code=None):
         where = f"{ep.prog} {' '.join(argv)}"
+        if code is not None:
+            self.assertEqual(proc.returncode, code, f"{where}\n{proc.stderr}")
         if os.environ.get("BAD_INPUT_REPORT"):
             print(f"| `{where}` | {proc.returncode} | `{proc.stderr.strip()}` |")
         self.assertNotEqual(proc.returncode, 0, f"{where}: exit 0\n{proc.stderr}")
@@ -210,19 +234,46 @@ class BadInputTest(unittest.TestCase):
 
     def test_bad_flags(self):
         todo = []
-        for key, args, env, pattern in FLAG_CASES:
+        pyref = os.path.join(ROOT, "tests", "data", "seed-py.json")
+        for key, args, env, pattern, *code in FLAG_CASES:
             ep = ENTRY_POINTS[key]
             if not ep.exists():
                 continue
             out = self.fresh_out()
             names_output = any(a.startswith(("--out", "--benchmark_out=")) for a in args)
-            argv = [a.replace("OUT", out).replace("FILE", self.good) for a in args]
+            argv = [a.replace("OUT", out).replace("FILE", self.good).replace("PYREF", pyref)
+                    .replace("FOREIGN", self.foreign) for a in args]
             argv += [] if names_output else ep.writes(out)
-            todo.append((key, ep, argv, env, pattern, out))
-        procs = self.run_all([(ep, argv, env) for _, ep, argv, env, _, _ in todo])
-        for (key, ep, argv, _, pattern, out), proc in zip(todo, procs):
+            todo.append((key, ep, argv, env, pattern, out, code[0] if code else None))
+        procs = self.run_all([(ep, argv, env) for _, ep, argv, env, _, _, _ in todo])
+        for (key, ep, argv, _, pattern, out, code), proc in zip(todo, procs):
             with self.subTest(entry=key, args=argv):
-                self.verify(ep, argv, proc, out, pattern)
+                self.verify(ep, argv, proc, out, pattern, code=code)
+
+    def test_a_run_that_fails_keeps_an_earlier_output_file(self):
+        # ipcbench writes --benchmark_out beside it and renames it into place only
+        # after a run that ran something.
+        out = self.fresh_out()
+        path = os.path.join(out, "r.json")
+        with open(path, "w") as f:
+            f.write("earlier results\n")
+        for args in (["--benchmark_filter=no-such-benchmark"], ["--transports=pipe,pipe"]):
+            with self.subTest(args=args):
+                proc = subprocess.run([BINARY, *args, f"--benchmark_out={path}"],
+                                      capture_output=True, text=True, timeout=120)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                with open(path) as f:
+                    self.assertEqual(f.read(), "earlier results\n")
+                self.assertEqual(os.listdir(out), ["r.json"])
+        proc = subprocess.run([BINARY, "--benchmark_filter=^throughput/memcpy/thread/size:64/",
+                               "--benchmark_min_time=0.001", f"--benchmark_out={path}"],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(path) as f:
+            names = [b["name"] for b in json.load(f)["benchmarks"]]
+        self.assertTrue(names and all(n.startswith("throughput/memcpy/thread/size:64")
+                                      for n in names), names)
+        self.assertEqual(os.listdir(out), ["r.json"])
 
     def write_case(self, i, content):
         path = os.path.join(self.tmp.name, f"input-{i}.json")

@@ -288,6 +288,7 @@ class InterruptTest(Base):
         self.assertEqual(p.returncode, 128 + sig, err)
         self.assertIn(f"ipcbench: interrupted by {signal.Signals(sig).name}", err)
         self.assertFalse(os.path.exists(out), "a half-written result file is left")
+        self.assertEqual(os.listdir(self.tmp.name), [], "its partial file is left")
         self.assertEqual(owned_entries(p.pid), [])
         for kid in kids:
             self.assertFalse(leak_check.alive(kid), f"peer {kid} survived")

@@ -148,6 +148,41 @@ def kinds(doc):
     return out
 
 
+def holds(doc, role):
+    """True if doc has a benchmark that some row of the table takes as its
+    `role` figure: "python" (the python patterns) or "cpp" (the others)."""
+    pats = []
+    for s in SCENARIOS:
+        pats += s.python if role == "python" else (
+            s.cpp_same + s.cpp_fastest + s.cpp_also)
+    rxs = [re.compile(p) for p in pats]
+    for e in doc.get("benchmarks", ()) if isinstance(doc, dict) else ():
+        if isinstance(e, dict) and isinstance(e.get("name"), str):
+            run = gbjson.run_name(e)
+            parts = run.split("/")
+            python = len(parts) > 1 and parts[1].startswith("py-")
+            if python == (role == "python") and \
+                    any(rx.fullmatch(run) for rx in rxs):
+                return True
+    return False
+
+
+def check_role(doc, label, role):
+    """InputError unless doc holds figures for the table's `role` column
+    (see holds()): a file given for the other column (the two swapped) or
+    some other program's results would only fill the table with n/a."""
+    if holds(doc, role):
+        return
+    other = "cpp" if role == "python" else "python"
+    what = {"python": "Python reference (scripts/pyref.py, py-* names)",
+            "cpp": "ipcbench C++"}
+    if holds(doc, other):
+        raise InputError(f"{label}: holds {what[other]} results, not "
+                         f"{what[role]} ones: --py and --cpp swapped?")
+    raise InputError(f"{label}: none of the seed table's {what[role]} "
+                     f"benchmarks in it (results of another program?)")
+
+
 def check_seed(seed, label="seed"):
     """Validate the published-figures document; returns id -> figure."""
     figs = seed.get("figures") if isinstance(seed, dict) else None

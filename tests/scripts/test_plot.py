@@ -709,5 +709,121 @@ class CompareTest(unittest.TestCase):
             self.assertIn("skipped: comparison charts", out)
 
 
+class InstallTest(unittest.TestCase):
+    """The report directory changes all at once (render.install), and a Ctrl-C
+    at any moment of plot.py is exit 130 with one line, no traceback."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        self.out = self.dir / "reports"
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def tree(self, top):
+        return {str(p.relative_to(top)): p.read_text() for p in
+                sorted(Path(top).rglob("*")) if p.is_file()}
+
+    def make_old(self):
+        self.out.mkdir()
+        for name in ("a.png", "index.md", "gone.png"):
+            (self.out / name).write_text(f"old {name}\n")
+        (self.out / render.MANIFEST).write_text("a.png\nindex.md\ngone.png\n")
+        (self.out / "history").mkdir()        # not ours: scripts/history.py's
+        (self.out / "history" / "index.html").write_text("trend\n")
+        (self.out / "notes.txt").write_text("the user's\n")
+        return self.tree(self.out)
+
+    def make_new(self):
+        tmp = Path(tempfile.mkdtemp(prefix=".reports.tmp-", dir=self.dir))
+        names = ["a.png", "b.png", "index.md"]
+        for name in names:
+            (tmp / name).write_text(f"new {name}\n")
+        return tmp, names
+
+    NEW = {"a.png": "new a.png\n", "b.png": "new b.png\n",
+           "index.md": "new index.md\n", render.MANIFEST: "a.png\nb.png\nindex.md\n",
+           "history/index.html": "trend\n", "notes.txt": "the user's\n"}
+
+    def test_swaps_in_the_new_report_and_keeps_what_is_not_ours(self):
+        self.make_old()
+        tmp, names = self.make_new()
+        render.install(tmp, self.out, names)
+        self.assertEqual(self.tree(self.out), self.NEW)
+        self.assertEqual(sorted(p.name for p in self.dir.iterdir()), ["reports"])
+
+    def test_an_interrupt_at_any_step_leaves_the_old_or_the_new_report(self):
+        # Ctrl-C (KeyboardInterrupt) at the k-th rename of the install: the
+        # directory is then wholly the old report or wholly the new one.
+        from unittest import mock
+        seen = set()
+        for k in range(1, 8):
+            with self.subTest(k=k):
+                if self.out.exists():
+                    import shutil
+                    shutil.rmtree(self.out)
+                old = self.make_old()
+                tmp, names = self.make_new()
+                calls = [0]
+                real = {"replace": os.replace, "rename": os.rename,
+                        "exchange": getattr(render, "_exchange", None)}
+
+                def counted(kind):
+                    def call(*a, **kw):
+                        calls[0] += 1
+                        if calls[0] == k:
+                            raise KeyboardInterrupt
+                        return real[kind](*a, **kw)
+                    return call
+                patches = [mock.patch.object(render.os, "replace",
+                                             counted("replace")),
+                           mock.patch.object(render.os, "rename",
+                                             counted("rename"))]
+                if real["exchange"] is not None:
+                    patches.append(mock.patch.object(render, "_exchange",
+                                                     counted("exchange")))
+                with contextlib.ExitStack() as stack:
+                    for p in patches:
+                        stack.enter_context(p)
+                    try:
+                        render.install(tmp, self.out, names)
+                        seen.add("done")
+                    except KeyboardInterrupt:
+                        import shutil
+                        shutil.rmtree(tmp, ignore_errors=True)  # as plot.run
+                        seen.add("interrupted")
+                got = self.tree(self.out)
+                self.assertIn(got, (old, self.NEW), f"a mix after an interrupt at "
+                              f"rename {k}")
+        self.assertEqual(seen, {"done", "interrupted"})
+
+    def test_ctrl_c_early_or_late_is_exit_130_without_a_traceback(self):
+        path = write_json(self.dir / "r.json", fixture.make_results(seed=4))
+        for delay in (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8):
+            with self.subTest(delay=delay):
+                p = subprocess.Popen([PYTHON, str(SCRIPT), path, "--out",
+                                      str(self.out)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+                import signal
+                import time
+                time.sleep(delay)
+                os.killpg(p.pid, signal.SIGINT)   # Ctrl-C: the group
+                _, err = p.communicate(timeout=120)
+                if err.startswith("Fatal Python error: init_import_site") or \
+                        err.endswith("line 0, in <module>\nKeyboardInterrupt\n"):
+                    continue  # the interpreter's own start, before the script's first line
+                self.assertNotIn("Traceback", err)
+                if p.returncode == -signal.SIGINT:
+                    # before Python ran the script's first line: killed by
+                    # SIGINT (130 in a shell), nothing printed
+                    self.assertEqual(err, "")
+                elif p.returncode != 0:   # it may have finished first
+                    self.assertEqual(p.returncode, 130, err)
+                    self.assertEqual(err.strip().splitlines()[-1],
+                                     "plot.py: interrupted", err)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -241,19 +241,31 @@ class CliTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.out = os.path.join(self.tmp.name, "sub", "p.json")
+        os.mkdir(os.path.dirname(self.out))
 
     def tearDown(self):
         self.tmp.cleanup()
 
-    def assert_usage_error(self, args, text):
-        r = run_script(*args, "--out", self.out)
+    def assert_usage_error(self, args, text, out=None):
+        r = run_script(*args, "--out", out or self.out)
         self.assertEqual(r.returncode, 2, r.stderr)
         lines = r.stderr.splitlines()
         self.assertEqual(len(lines), 1, r.stderr)
         self.assertTrue(lines[0].startswith("pyref.py: error: "), lines[0])
         self.assertIn(text, lines[0])
         self.assertNotIn("Traceback", r.stderr)
-        self.assertFalse(os.path.exists(os.path.dirname(self.out)))
+        self.assertEqual(os.listdir(os.path.dirname(self.out)), [])
+        self.assertEqual(sorted(os.listdir(self.tmp.name)), ["sub"])
+
+    def test_out_is_checked_before_the_run(self):
+        # A missing directory is not made (a typo such as /nonexist/x.json), and a
+        # directory as --out fails at once, not after the whole run.
+        missing = os.path.join(self.tmp.name, "nonexist", "x.json")
+        self.assert_usage_error([], "cannot write in " + os.path.dirname(missing)
+                                + " (no such directory)", out=missing)
+        self.assertFalse(os.path.exists(os.path.dirname(missing)))
+        self.assert_usage_error([], "is a directory",
+                                out=os.path.dirname(self.out))
 
     def test_bad_arguments(self):
         cases = [(["--repetitions", "0"], "--repetitions"),

@@ -234,7 +234,21 @@ class CliTest(unittest.TestCase):
         empty = self.write("empty.json", "")
         shape = self.write("shape.json", '{"context": {}}')
         badseed = self.write("seed.json", '{"figures": []}')
+        foreign = self.write("foreign.json", json.dumps({"benchmarks": [
+            {"name": "BM_memcpy/64", "run_type": "iteration",
+             "real_time": 5.0, "time_unit": "ns",
+             "items_per_second": 2e8}]}))
         cases = [
+            # A readable file for the wrong column: one line, not a table of n/a.
+            (["--py", CPP], 2, "holds ipcbench C++ results, not Python "
+             "reference (scripts/pyref.py, py-* names) ones: --py and --cpp "
+             "swapped?"),
+            (["--py", PY, "--cpp", PY], 2, "--cpp " + PY + ": holds Python "
+             "reference"),
+            (["--cpp", PY, "--py", CPP], 2, "swapped?"),
+            (["--py", foreign], 2, "none of the seed table's Python"),
+            (["--py", PY, "--cpp", foreign], 2, "none of the seed table's "
+             "ipcbench C++ benchmarks"),
             (["--py", "missing.json"], 1, "missing.json"),
             (["--py", empty], 1, "empty file"),
             (["--py", trunc], 1, "truncated JSON"),

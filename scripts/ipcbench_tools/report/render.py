@@ -1,12 +1,15 @@
 """Rendering: the sections as Markdown and as one self-contained HTML page,
 and the report directory written all-or-nothing (a temporary directory
-moved into place; files of an earlier run that this run did not write are
-removed, per the manifest)."""
+beside it, exchanged with it in one rename; files of an earlier run that
+this run did not write go with the old directory, per the manifest)."""
 import base64
+import ctypes
+import errno
 import html
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 from ipcbench_tools.report.blocks import FigureBlock, Table
@@ -179,20 +182,59 @@ def write_report(sections, out_dir, title="ipcbench report",
 
 
 def install(tmp, out, names):
-    """Move the finished files from tmp into out; drop files an earlier run
-    wrote that this run did not (per the manifest)."""
-    out = Path(out)
+    """Put the report finished in tmp (a directory beside out) in place of
+    out at once: tmp also gets the manifest and hard links to what else out
+    holds that no earlier run of ours wrote (e.g. history/), then the two
+    are exchanged in one rename, so an interrupt or a reader finds the old
+    report or the new one, never a mix. Files an earlier run wrote that this
+    one did not are left behind with the old directory, which goes."""
+    out, tmp = Path(out), Path(tmp)
+    (tmp / MANIFEST).write_text("\n".join(names) + "\n")
     if not out.exists():
-        (Path(tmp) / MANIFEST).write_text("\n".join(names) + "\n")
         os.replace(tmp, out)
         return
-    old = []
+    old = set()
     if (out / MANIFEST).is_file():
-        old = (out / MANIFEST).read_text().split()
-    for name in names:
-        os.replace(Path(tmp) / name, out / name)
-    for name in set(old) - set(names):
-        if "/" not in name and (out / name).is_file():
-            (out / name).unlink()
-    (out / MANIFEST).write_text("\n".join(names) + "\n")
-    shutil.rmtree(tmp, ignore_errors=True)
+        old = set((out / MANIFEST).read_text().split())
+    for entry in os.listdir(out):
+        if entry == MANIFEST or entry in old or entry in names:
+            continue
+        src, dst = out / entry, tmp / entry
+        if src.is_dir() and not src.is_symlink():
+            shutil.copytree(src, dst, symlinks=True, copy_function=_link)
+        else:
+            _link(src, dst)
+    os.chmod(tmp, stat.S_IMODE(os.stat(out).st_mode))
+    _exchange(tmp, out)
+    shutil.rmtree(tmp, ignore_errors=True)     # the old report now
+
+
+def _link(src, dst):
+    """A hard link (cheap, same file system), else a copy; a symbolic link
+    stays one."""
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), dst)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _exchange(a, b):
+    """Swap directories a and b in one step (Linux renameat2 with
+    RENAME_EXCHANGE); where the file system cannot, in three renames (b is
+    missing for a moment between them)."""
+    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if fn is not None:
+        at_fdcwd, rename_exchange = -100, 2
+        if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b),
+              rename_exchange) == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), str(b))
+    aside = Path(f"{a}-old")
+    os.rename(b, aside)
+    os.rename(a, b)
+    os.rename(aside, a)
