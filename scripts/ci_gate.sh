@@ -16,7 +16,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if [[ -z "${GATE_BASE:-}" ]] && ! git rev-parse --verify --quiet 'HEAD~1^{commit}' >/dev/null; then
+own_base=false  # --a-binary: a baseline binary given, no revision needed
+for arg in "$@"; do [[ "$arg" == --a-binary* ]] && own_base=true; done
+if [[ -z "${GATE_BASE:-}" ]] && ! $own_base &&
+  ! git rev-parse --verify --quiet 'HEAD~1^{commit}' >/dev/null; then
   if ! git rev-parse --git-dir >/dev/null 2>&1; then
     why="not a git checkout"
   elif [[ "$(git rev-parse --is-shallow-repository)" == true ]]; then

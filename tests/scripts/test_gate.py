@@ -981,13 +981,13 @@ class TestCiGate(TempDirCase):
             subprocess.run(git + ["commit", "-q", "-m", f"c{i}"], check=True)
         return repo
 
-    def ci_gate(self, repo, **env):
+    def ci_gate(self, repo, args=(), **env):
         full = {k: v for k, v in os.environ.items()
                 if k not in ("GATE_BASE", "GATE_B_BINARY",
                              "GITHUB_STEP_SUMMARY")}
         full.update(env)
         return subprocess.run(["bash", os.path.join(repo, "scripts",
-                                                    "ci_gate.sh")],
+                                                    "ci_gate.sh"), *args],
                               capture_output=True, text=True, env=full,
                               timeout=120)
 
@@ -998,6 +998,15 @@ class TestCiGate(TempDirCase):
         self.assertIn("A/B gate NOT RUN: no parent commit (HEAD~1): a "
                       "single-commit history", p.stdout)
         self.assertFalse(os.path.exists(os.path.join(repo, "build-ab")))
+
+    def test_a_given_baseline_binary_needs_no_parent(self):
+        repo = self.make_repo("given", 1)
+        p = self.ci_gate(repo, GATE_B_BINARY=FAKE, args=[
+            "--a-binary", FAKE, "--filter", "^roundtrip/queue/thread/size:16/",
+            "--pairs", "10", "--threshold", "10", "--cpus", "all"])
+        self.assertNotIn("NOT RUN", p.stdout)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("gate: pass", p.stdout)
 
     def test_shallow_clone_says_not_run_and_passes(self):
         repo = self.make_repo("two", 2)
