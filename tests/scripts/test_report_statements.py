@@ -113,7 +113,7 @@ class SentenceTest(unittest.TestCase):
         sec = sections.section_dict(report_input(d))
         text = "\n".join(b for b in sec.blocks if isinstance(b, str))
         self.assertIn("§ 1 of these benchmarks run more busy threads", text)
-        self.assertIn("manager-pipe 4 readers", text)
+        self.assertIn("manager-pipe process 4 readers", text)
 
     def test_no_unsupported_ratio_in_any_generated_sentence(self):
         """Audit: a fixture where no two benchmarks differ clearly; no
