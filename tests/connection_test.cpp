@@ -218,7 +218,7 @@ TEST(ListenerTest, UnixSocketFileIsRemovedAfterwards) {
 
 TEST(ListenerTest, ExplicitUnixPathIsRemovedAfterwards) {
   TempDir dir;
-  const std::string path = dir.path() + "/s";
+  const std::string path = dir.entry("s");
   {
     Listener listener(Address::unix_path(path));
     EXPECT_TRUE(exists(path));

@@ -249,10 +249,10 @@ class PoolFaultTest(Base):
 
 
 class InterruptTest(Base):
-    def start(self, *extra, group=False, contexts="process"):
+    def start(self, *extra, group=False, contexts="process", transports="pipe,fifo,shm-ring"):
         out = os.path.join(self.tmp.name, "partial.json")
         p = subprocess.Popen(
-            [BINARY, "--transports=pipe,fifo,shm-ring", f"--contexts={contexts}",
+            [BINARY, f"--transports={transports}", f"--contexts={contexts}",
              "--benchmark_min_time=3", f"--benchmark_out={out}", *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env=env_with(), start_new_session=group)
@@ -307,7 +307,7 @@ class InterruptTest(Base):
         self.check_interrupted(signal.SIGTERM, group=False, contexts="spawn")
 
     def test_sigkill_kills_the_peers_and_the_next_run_removes_stale_names(self):
-        p, _ = self.start()
+        p, _ = self.start(transports="shm-ring")  # it holds names (and its owner record)
         kids = self.children(p.pid)
         p.kill()
         p.communicate(timeout=30)
@@ -318,32 +318,58 @@ class InterruptTest(Base):
             self.assertTrue(not leak_check.alive(kid) or self.state(kid) == "Z",
                             f"peer {kid} outlived a SIGKILLed ipcbench")
         # What a run killed while holding names would leave (Listener/Client sockets,
-        # shared memory not yet unlinked): names carrying the dead pid.
+        # shared memory not yet unlinked): names carrying the dead run's pid and run id,
+        # beside its owner record. Lookalikes of a user's (and our own earlier
+        # --benchmark_out) carry a pid no process has, and are no run's: they stay.
         dead = p.pid
-        shm = f"/dev/shm/ipcbench-{dead}-7"
-        sockdir = f"/tmp/ipcbench-{dead}-AbCdEf"
+        run_id = self.run_id_of(dead)
+        shm = f"/dev/shm/ipcbench-{dead}-{run_id}-7"
+        sockdir = f"/tmp/ipcbench-{dead}-{run_id}-AbCdEf"
         live = f"/tmp/ipcbench-{os.getpid()}-live"
+        notes = f"/tmp/ipcbench-{dead}-notes"
+        out = f"/tmp/ipcbench-{20260000 + os.getpid() % 10000}-base.json"
         with open(shm, "w"):
             pass
         os.mkdir(sockdir)
         os.mkfifo(os.path.join(sockdir, "fifo"))
+        with open(os.path.join(sockdir, ".manifest"), "w") as f:
+            f.write("fifo\n")
         os.mkdir(live)
+        os.mkdir(notes)
+        for path in (os.path.join(notes, "todo.txt"), out):
+            with open(path, "w") as f:
+                f.write("a user's\n")
         try:
             r = run("--quick", "--transports=pipe", "--contexts=thread",
                     "--benchmark_filter=size:16/")
             self.assertEqual(r.returncode, 0, r.stderr)
-            self.assertIn("ipcbench: removed 2 leftover(s) of dead runs", r.stderr)
+            self.assertIn("leftover(s) of dead runs", r.stderr)
             self.assertFalse(os.path.exists(shm))
             self.assertFalse(os.path.exists(sockdir))
+            self.assertEqual(owned_entries(dead), [notes])
             self.assertTrue(os.path.exists(live), "a live owner's name was removed")
+            self.assertTrue(os.path.exists(os.path.join(notes, "todo.txt")),
+                            "a user's directory was removed")
+            self.assertTrue(os.path.exists(out), "an earlier result file was removed")
         finally:
-            for path in (shm, os.path.join(sockdir, "fifo")):
+            for path in (shm, os.path.join(sockdir, "fifo"),
+                         os.path.join(sockdir, ".manifest"), os.path.join(notes, "todo.txt"),
+                         out):
                 if os.path.exists(path):
                     os.unlink(path)
-            for path in (sockdir, live):
+            for path in (sockdir, live, notes):
                 if os.path.exists(path):
                     os.rmdir(path)
         self.assertNothingLeft()
+
+    @staticmethod
+    def run_id_of(pid):
+        """The run id in the owner record of ipcbench process `pid`."""
+        for name in os.listdir("/tmp"):
+            prefix = f"ipcbench-{pid}-"
+            if name.startswith(prefix) and name.endswith(".owner"):
+                return name[len(prefix):-len(".owner")]
+        raise AssertionError(f"no owner record of run {pid} in /tmp")
 
     def test_sigkill_mid_queue_benchmark_and_the_next_run_reaps_the_queues(self):
         # System V queues live as long as their channel (IPC_RMID would end it), so a run
@@ -363,11 +389,12 @@ class InterruptTest(Base):
         dead = p.pid
         rt = ctypes.CDLL("librt.so.1", use_errno=True)
         rt.mq_open.restype = ctypes.c_int
-        name = f"/ipcbench-{dead}-mq-9".encode()
+        run_id = self.run_id_of(dead)
+        name = f"/ipcbench-{dead}-{run_id}-mq-9".encode()
         mqd = rt.mq_open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600, None)
         self.assertGreaterEqual(mqd, 0, os.strerror(ctypes.get_errno()))
         os.close(mqd)
-        marker = f"/tmp/ipcbench-{dead}-mq-9"
+        marker = f"/tmp/ipcbench-{dead}-{run_id}-mq-9"
         with open(marker, "w"):
             pass
         try:
@@ -416,6 +443,55 @@ class ConcurrencyTest(Base):
             self.assertEqual(len(got), 20)
             self.assertEqual({n: e for n, e in got.items() if e}, {})
         self.assertNothingLeft()
+
+
+class NamespaceTest(Base):
+    @unittest.skipUnless(os.geteuid() == 0, "needs root for a pid namespace")
+    def test_a_live_run_in_another_pid_namespace_is_not_disturbed(self):
+        # The run inside gets a pid that no process has out here (ns_last_pid), so its names
+        # look like a dead process's to anyone who trusts the pid alone.
+        with open("/proc/sys/kernel/pid_max") as f:
+            pid_max = int(f.read())
+        inner = next(p for p in range(pid_max - 1000, pid_max - 5000, -1)
+                     if not leak_check.alive(p))
+        script = (f"echo {inner - 1} > /proc/sys/kernel/ns_last_pid; "
+                  '"$0" "$@"; rc=$?; exit $rc')
+        a = subprocess.Popen(
+            ["unshare", "-p", "-f", "--mount-proc", "sh", "-c", script, BINARY,
+             "--transports=pipe", "--benchmark_filter=^connection-setup/unix/process",
+             "--benchmark_min_time=4", "--benchmark_format=json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with())
+        try:
+            end = time.monotonic() + 30
+            while time.monotonic() < end and not self.socket_dirs(inner):
+                time.sleep(0.05)
+            dirs = self.socket_dirs(inner)
+            self.assertTrue(dirs, f"the run in the namespace (pid {inner} there) made no "
+                            "socket directory")
+            r = run("--quick", "--transports=pipe", "--contexts=thread",
+                    "--benchmark_filter=size:16/")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # (Its socket directories come and go with each benchmark run; its owner
+            # record lives as long as the run.)
+            records = [n for n in os.listdir("/tmp")
+                       if n.startswith(f"ipcbench-{inner}-") and n.endswith(".owner")]
+            self.assertEqual(len(records), 1, "the live run's owner record was removed")
+            out, err = a.communicate(timeout=120)
+        finally:
+            if a.poll() is None:
+                a.kill()
+                a.communicate()
+        self.assertEqual(a.returncode, 0, err)
+        got = entries(subprocess.CompletedProcess(a.args, a.returncode, out, err))
+        self.assertTrue(got)
+        self.assertEqual({n: e for n, e in got.items() if e}, {})
+        self.assertNothingLeft()
+
+    @staticmethod
+    def socket_dirs(pid):
+        prefix = f"ipcbench-{pid}-"
+        return [os.path.join("/tmp", n) for n in os.listdir("/tmp")
+                if n.startswith(prefix) and os.path.isdir(os.path.join("/tmp", n))]
 
 
 class IceoryxTest(Base):

@@ -331,7 +331,9 @@ TEST(ChildProcessSpawnTest, ExitCodeAndInheritedDescriptor) {
   auto child = ChildProcess::spawn(
       "/bin/sh",
       [&](int) {
-        return std::vector<std::string>{"sh", "-c", "echo hi >&" + std::to_string(fd) + "; exit 3"};
+        // Through /proc: dash's ">&N" takes one digit, and the number may be 10 or more.
+        return std::vector<std::string>{
+            "sh", "-c", "echo hi > /proc/self/fd/" + std::to_string(fd) + "; exit 3"};
       },
       keep);
   pipe.write.reset();

@@ -17,6 +17,7 @@
 
 #include "ipc/core/error.hpp"
 #include "ipc/os/interrupt.hpp"
+#include "ipc/os/names.hpp"
 
 namespace ipc {
 namespace {
@@ -45,6 +46,7 @@ constexpr std::size_t kMaxError = 4096;
 void report_and_exit(int fd, const char* what) noexcept {
   std::size_t n = std::min(std::strlen(what), kMaxError);
   [[maybe_unused]] ssize_t w = ::write(fd, what, n);
+  release_run_record();  // _exit runs no destructor: this child's names record goes here
   ::_exit(kExitFailed);
 }
 
@@ -88,6 +90,7 @@ ChildProcess ChildProcess::fork(const std::function<void()>& body) {
     } catch (...) {
       report_and_exit(errors.write.get(), "unknown exception");
     }
+    release_run_record();
     ::_exit(0);
   }
   return ChildProcess(pid, std::move(errors.read));

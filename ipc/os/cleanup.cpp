@@ -1,6 +1,8 @@
 #include "ipc/os/cleanup.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -24,12 +27,45 @@ namespace ipc {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr std::string_view kPrefix = "ipcbench-";
 
-template <typename Keep>
-CleanupResult remove_entries(const std::vector<std::string>& dirs, Keep keep) {
+// Removes one entry of a run that is to go: a queue's marker with its queue, a directory
+// with what its manifest lists, or a file (shared memory, FIFO, socket, marker).
+void remove_entry(const std::string& path, const std::string& name, CleanupResult& out) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || st.st_uid != ::geteuid()) return;  // gone, or not ours
+  // A message queue's marker (queue_names.hpp): the queue first, then the marker.
+  if (std::string why = remove_recorded_queue(name); !why.empty()) {
+    out.errors.push_back(path + ": " + why);
+    return;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    CleanupResult owned = release_owned(path);
+    out.removed.insert(out.removed.end(), owned.removed.begin(), owned.removed.end());
+    out.errors.insert(out.errors.end(), owned.errors.begin(), owned.errors.end());
+    if (std::string why = remove_manifest_dir(path); !why.empty())
+      out.errors.push_back(path + ": " + why);
+    else
+      out.removed.push_back(path);
+    return;
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    out.errors.push_back(path + ": " + std::strerror(errno));
+  else
+    out.removed.push_back(path);
+}
+
+// Removes the entries of `dirs` of every run `doomed` says must go (asked once per run), then
+// the owner records in `record_dir` of those runs (also of dead runs that left no entry).
+template <typename Doomed>
+CleanupResult remove_entries(const std::vector<std::string>& dirs, const std::string& record_dir,
+                             Doomed doomed) {
   CleanupResult out;
-  const uid_t me = ::geteuid();
+  std::map<std::pair<pid_t, std::string>, bool> verdicts;
+  auto goes = [&](const RunKey& run) {
+    auto [it, fresh] = verdicts.try_emplace({run.pid, run.id}, false);
+    if (fresh) it->second = doomed(run);
+    return it->second;
+  };
   for (const std::string& dir : dirs) {
     std::error_code ec;
     fs::directory_iterator it(dir, ec), end;
@@ -37,57 +73,34 @@ CleanupResult remove_entries(const std::vector<std::string>& dirs, Keep keep) {
     for (; it != end; it.increment(ec)) {
       if (ec) break;
       const std::string name = it->path().filename().string();
-      std::optional<pid_t> owner = resource_owner(name);
-      if (!owner || keep(*owner)) continue;
-      const std::string path = it->path().string();
-      struct stat st;
-      if (::lstat(path.c_str(), &st) != 0 || st.st_uid != me) continue;  // not ours
-      // A message queue's marker (queue_names.hpp): the queue first, then the marker.
-      if (std::string why = remove_recorded_queue(name); !why.empty()) {
-        out.errors.push_back(path + ": " + why);
-        continue;
-      }
-      if (S_ISDIR(st.st_mode)) {
-        CleanupResult owned = release_owned(path);
-        out.removed.insert(out.removed.end(), owned.removed.begin(), owned.removed.end());
-        out.errors.insert(out.errors.end(), owned.errors.begin(), owned.errors.end());
-      }
-      std::error_code rm;
-      fs::remove_all(it->path(), rm);  // does not follow symbolic links
-      if (rm && rm != std::errc::no_such_file_or_directory)
-        out.errors.push_back(path + ": " + rm.message());
-      else
-        out.removed.push_back(path);
+      std::optional<RunKey> run = parse_run_name(name);
+      if (run && goes(*run)) remove_entry(it->path().string(), name, out);
     }
+  }
+  std::error_code ec;
+  fs::directory_iterator it(record_dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::optional<RunKey> run = parse_record_name(it->path().filename().string());
+    if (!run || !goes(*run) || own_run() == run) continue;  // our own goes with the process
+    const std::string path = it->path().string();
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      out.errors.push_back(path + ": " + std::strerror(errno));
+    else
+      out.removed.push_back(path);
   }
   return out;
 }
 
 constexpr const char* kOwnedFile = "/owned";
 
-// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or 0; `zombie` is set
-// for a process that has exited but is not yet reaped.
-unsigned long long start_time(pid_t pid, bool* zombie = nullptr) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return 0;
-  std::size_t close = line.rfind(')');  // the command may contain spaces and parentheses
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  unsigned long long value = 0;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 3 && zombie) *zombie = field == "Z";
-    if (i == 22) value = std::strtoull(field.c_str(), nullptr, 10);
-  }
-  return value;
-}
-
 void append_owned(const std::string& dir, const std::string& line) {
-  std::ofstream out(dir + kOwnedFile, std::ios::app);
-  out << line << '\n';
-  out.flush();
-  if (!out) throw_system_error(EIO, "write " + dir + kOwnedFile);
+  add_to_manifest(dir, kOwnedFile + 1);  // so that whoever removes the directory removes it
+  const std::string path = dir + kOwnedFile;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) throw_errno("open " + path);
+  const std::string text = line + '\n';
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw_system_error(errno != 0 ? errno : EIO, "write " + path);
 }
 
 std::vector<std::string> g_extra_paths;  // remove_on_interrupt()
@@ -98,7 +111,7 @@ std::vector<std::string> g_extra_paths;  // remove_on_interrupt()
                "shared memory, FIFOs and sockets\n",
                sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
   kill_all_children();
-  CleanupResult own = remove_resources_of(::getpid());
+  CleanupResult own = remove_own_resources();
   CleanupResult stale = remove_stale_resources();  // e.g. names of killed children
   for (const std::string& path : g_extra_paths) ::unlink(path.c_str());
   for (const auto* r : {&own, &stale})
@@ -110,40 +123,75 @@ std::vector<std::string> g_extra_paths;  // remove_on_interrupt()
 
 }  // namespace
 
-std::optional<pid_t> resource_owner(std::string_view name) noexcept {
-  if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
-  name.remove_prefix(kPrefix.size());
-  pid_t pid = 0;
-  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
-  if (ec != std::errc() || end == name.data() || pid <= 0) return std::nullopt;
-  std::string_view rest(end, name.data() + name.size() - end);
-  if (rest.size() < 2 || rest[0] != '-') return std::nullopt;
-  return pid;
-}
-
-bool process_alive(pid_t pid) noexcept {
-  if (pid <= 0) return false;
-  return ::kill(pid, 0) == 0 || errno == EPERM;
-}
-
-CleanupResult remove_stale_resources(const std::vector<std::string>& dirs) {
+RunState judge_run(const RunKey& run, const std::string& record_dir, UniqueFd* lock) noexcept {
   try {
-    return remove_entries(dirs, [](pid_t owner) { return process_alive(owner); });
+    if (own_run() == run) return RunState::kAlive;
+    const std::string path = record_path(record_dir, run);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) return RunState::kUnknown;
+    const uid_t me = ::geteuid();
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != me ||
+        (st.st_mode & 077) != 0)
+      return RunState::kUnknown;
+    // The owner and its forked children hold the lock while any of them lives, whatever
+    // pid namespace they are in; a record is locked before its text is written.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+      return errno == EWOULDBLOCK ? RunState::kAlive : RunState::kUnknown;
+    char text[1024];
+    const ssize_t n = ::pread(fd.get(), text, sizeof text, 0);
+    std::optional<OwnerRecord> record =
+        parse_owner_record(std::string_view(text, n > 0 ? static_cast<std::size_t>(n) : 0));
+    if (!record || record->uid != me || record->pid != run.pid) return RunState::kUnknown;
+    const OwnerRecord self = describe_self();
+    // Another boot's pids and start times mean nothing here (and /tmp is usually emptied
+    // at boot anyway): not provably dead.
+    if (record->boot_id != self.boot_id) return RunState::kUnknown;
+    if (record->pid_ns == self.pid_ns) {  // the pid is ours to look up: must be gone or reused
+      bool zombie = false;
+      if (process_start_time(record->pid, &zombie) == record->start && !zombie)
+        return RunState::kAlive;
+    }
+    // Still the file we locked (no other cleanup removed it and a new run took the name).
+    struct stat now;
+    if (::lstat(path.c_str(), &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+      return RunState::kUnknown;
+    if (lock != nullptr) *lock = std::move(fd);
+    return RunState::kDead;
+  } catch (...) {
+    return RunState::kUnknown;
+  }
+}
+
+CleanupResult remove_stale_resources(const std::vector<std::string>& dirs,
+                                     const std::string& record_dir) {
+  try {
+    std::vector<UniqueFd> locks;  // held until the runs' names and records are gone
+    return remove_entries(dirs, record_dir, [&](const RunKey& run) {
+      UniqueFd lock;
+      if (judge_run(run, record_dir, &lock) != RunState::kDead) return false;
+      locks.push_back(std::move(lock));
+      return true;
+    });
   } catch (const std::exception& e) {  // bad_alloc and the like: report, never throw
     return {{}, {std::string("cleanup: ") + e.what()}};
   }
 }
 
-CleanupResult remove_resources_of(pid_t pid, const std::vector<std::string>& dirs) {
+CleanupResult remove_own_resources(const std::vector<std::string>& dirs) {
+  CleanupResult out;
   try {
-    return remove_entries(dirs, [pid](pid_t owner) { return owner != pid; });
+    const std::optional<RunKey> own = own_run();
+    if (own) out = remove_entries(dirs, kRecordDir, [&](const RunKey& run) { return run == *own; });
   } catch (const std::exception& e) {
-    return {{}, {std::string("cleanup: ") + e.what()}};
+    out.errors.push_back(std::string("cleanup: ") + e.what());
   }
+  release_run_record();
+  return out;
 }
 
 void record_owned_process(const std::string& dir, pid_t pid) {
-  const unsigned long long started = start_time(pid);
+  const unsigned long long started = process_start_time(pid);
   if (started == 0) throw_system_error(ESRCH, "record process " + std::to_string(pid));
   append_owned(dir, "process " + std::to_string(pid) + " " + std::to_string(started));
 }
@@ -172,11 +220,11 @@ CleanupResult release_owned(const std::string& dir) noexcept {
       }
     }
     for (auto [pid, started] : processes) {
-      if (start_time(pid) != started) continue;  // gone, or the pid was reused
+      if (process_start_time(pid) != started) continue;  // gone, or the pid was reused
       ::kill(pid, SIGKILL);
       for (int i = 0; i < 200; ++i) {  // reaped by its parent (us, or init for an orphan)
         bool zombie = false;
-        if (start_time(pid, &zombie) != started || zombie) break;
+        if (process_start_time(pid, &zombie) != started || zombie) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       out.removed.push_back("process " + std::to_string(pid));

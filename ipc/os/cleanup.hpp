@@ -1,7 +1,8 @@
 // Nothing left behind: removing what dead runs left, and ending an interrupted run cleanly.
-// Every OS name ipcbench creates is "ipcbench-<pid>-..." in /dev/shm or /tmp (names.hpp),
-// where <pid> is the process that removes it; an entry whose process is gone is stale.
-// Message queues are found through their markers in /tmp (queue_names.hpp).
+// Every OS name ipcbench creates is "ipcbench-<pid>-<run id>-..." in /dev/shm or /tmp, with
+// the run's owner record beside it (names.hpp); a name is removed only once that record
+// proves the run ours and dead. Message queues are found through their markers in /tmp
+// (queue_names.hpp).
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,8 @@
 #include <vector>
 
 #include "ipc/os/interrupt.hpp"
+#include "ipc/os/names.hpp"
+#include "ipc/os/unique_fd.hpp"
 
 namespace ipc {
 
@@ -19,31 +22,38 @@ namespace ipc {
 // message queues, queue_names.hpp), and POSIX message queues where /dev/mqueue is mounted.
 inline const std::vector<std::string> kResourceDirs = {"/dev/shm", "/tmp", "/dev/mqueue"};
 
-// The owner's pid of an entry named "ipcbench-<pid>-<rest>" (<rest> not empty), or nullopt.
-std::optional<pid_t> resource_owner(std::string_view entry_name) noexcept;
-
-// Does a process with this pid exist (even as a zombie, even if not ours to signal)?
-bool process_alive(pid_t pid) noexcept;
-
 struct CleanupResult {
   std::vector<std::string> removed;  // paths
   std::vector<std::string> errors;   // "<path>: <why>"
 };
 
-// Removes every entry of `dirs` named "ipcbench-<pid>-*" whose owner process is gone and
-// which belongs to our user: files, shared-memory objects, FIFOs, sockets, and directories
-// with what they hold (symbolic links are removed, never followed). Live owners' entries
-// are kept, so a concurrent run is never disturbed. A pid reused by an unrelated process
-// keeps its entries until that process ends. Owners are looked up in our pid namespace:
-// do not share /dev/shm or /tmp with runs in another one. Never throws.
-CleanupResult remove_stale_resources(const std::vector<std::string>& dirs = kResourceDirs);
+// Why a run's names may or may not be removed, from its owner record in `record_dir`.
+enum class RunState {
+  kDead,     // ours and provably gone: its names may be removed
+  kAlive,    // its record is locked, or its process runs with the recorded start time
+  kUnknown,  // no record, not ours (another user, a bad or unfinished record), another boot
+};
+// Judges the run; on kDead, `lock` (if given) receives the record's descriptor, holding the
+// record's lock so that no second cleanup works on the same run meanwhile.
+RunState judge_run(const RunKey& run, const std::string& record_dir = kRecordDir,
+                   UniqueFd* lock = nullptr) noexcept;
 
-// Removes the entries of `dirs` owned by `pid` (alive or not). Never throws.
-CleanupResult remove_resources_of(pid_t pid, const std::vector<std::string>& dirs = kResourceDirs);
+// Removes every entry of `dirs` named "ipcbench-<pid>-<run id>-*" of a run that judge_run
+// finds dead (an entry owned by another user is kept too), then the run's owner record:
+// files, shared-memory objects, FIFOs, sockets, message queues (through their markers), and
+// directories with what their manifest lists, never anything else (names.hpp). Runs that
+// are alive, in any pid namespace, and names without a record are kept, so concurrent runs
+// and a user's lookalike names are never disturbed. Never throws.
+CleanupResult remove_stale_resources(const std::vector<std::string>& dirs = kResourceDirs,
+                                     const std::string& record_dir = kRecordDir);
+
+// Removes the entries of `dirs` of this process's own run (see above), e.g. on an interrupt,
+// and its owner record. Never throws.
+CleanupResult remove_own_resources(const std::vector<std::string>& dirs = kResourceDirs);
 
 // Things a run owns that cannot carry its name: a daemon it started (an exec'd program names
 // its own objects) and objects at names fixed by a library. They are recorded in the file
-// "owned" inside one of the run's "ipcbench-<pid>-..." directories, and whoever removes that
+// "owned" inside one of the run's TempDirs, and whoever removes that
 // directory (the run itself, its interrupt handler, or a later run once the owner is dead)
 // first kills the processes and removes the paths, but only what is provably still the
 // thing recorded: a process whose start time (/proc/<pid>/stat) is unchanged, a path whose

@@ -14,6 +14,7 @@
 
 #include "ipc/core/error.hpp"
 #include "ipc/os/interrupt.hpp"
+#include "ipc/os/names.hpp"
 
 namespace ipc {
 namespace {
@@ -37,18 +38,17 @@ std::string hex_key(key_t key) {
   return buf;
 }
 
-// "<pid>-<kind>-<rest>" after the prefix: the pid and <rest>, if <kind> matches.
+// "<pid>-<run id>-<kind>-<rest>" after the prefix: the pid and <rest>, if <kind> matches.
 bool parse_marker(std::string_view name, std::string_view kind, pid_t& pid,
                   std::string_view& rest) noexcept {
-  if (name.substr(0, kPrefix.size()) != kPrefix) return false;
-  name.remove_prefix(kPrefix.size());
-  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
-  if (ec != std::errc() || end == name.data() || pid <= 0) return false;
-  name.remove_prefix(static_cast<std::size_t>(end - name.data()));
-  if (name.size() < kind.size() + 3 || name[0] != '-' || name.substr(1, kind.size()) != kind ||
-      name[1 + kind.size()] != '-')
+  std::optional<RunKey> run = parse_run_name(name);
+  if (!run) return false;
+  pid = run->pid;
+  name.remove_prefix(kPrefix.size() + std::to_string(run->pid).size() + 1 + run->id.size() + 1);
+  if (name.size() < kind.size() + 2 || name.substr(0, kind.size()) != kind ||
+      name[kind.size()] != '-')
     return false;
-  rest = name.substr(kind.size() + 2);
+  rest = name.substr(kind.size() + 1);
   return !rest.empty();
 }
 
@@ -88,8 +88,7 @@ void QueueMarker::release() noexcept {
 RecordedMqName record_mq_name() {
   refuse_if_interrupted("record_mq_name");
   static std::atomic<unsigned> counter{0};
-  const std::string base =
-      "ipcbench-" + std::to_string(::getpid()) + "-mq-" + std::to_string(counter++);
+  const std::string base = run_prefix() + "mq-" + std::to_string(counter++);
   return {"/" + base, QueueMarker("/tmp/" + base)};
 }
 
@@ -105,7 +104,7 @@ RecordedSysvQueue create_sysv_queue() {
     const key_t key = make_key(pid, counter++);
     RecordedSysvQueue q;
     q.key = key;
-    q.marker = QueueMarker("/tmp/ipcbench-" + std::to_string(pid) + "-msq-" + hex_key(key));
+    q.marker = QueueMarker("/tmp/" + run_prefix() + "msq-" + hex_key(key));
     q.id = ::msgget(key, IPC_CREAT | IPC_EXCL | 0600);
     if (q.id >= 0) return q;
     if (errno != EEXIST) throw_errno("msgget key 0x" + hex_key(key));

@@ -5,17 +5,17 @@
 // removed after it, named like every other resource of ours (names.hpp), with the pid of
 // the process that removes the queue:
 //
-//   /tmp/ipcbench-<pid>-mq-<n>         the POSIX queue "/ipcbench-<pid>-mq-<n>"
-//   /tmp/ipcbench-<pid>-msq-<key>      the System V queue with that key (8 hex digits)
+//   /tmp/ipcbench-<pid>-<run id>-mq-<n>     the POSIX queue "/ipcbench-<pid>-<run id>-mq-<n>"
+//   /tmp/ipcbench-<pid>-<run id>-msq-<key>  the System V queue with that key (8 hex digits)
 //
-// remove_stale_resources (cleanup.hpp) meets a dead owner's marker and removes its queue
-// first (remove_recorded_queue). What proves a queue ours: a POSIX name carries our prefix
-// and the dead owner's pid, as a /dev/shm name does. A System V key is ours by
-// construction and by record: it encodes the owner's pid (kSysvKeyTag in bits 28-31, the
-// pid in bits 6-27, a counter in bits 0-5), it was created with IPC_EXCL after its marker
-// was written, and a queue is removed only if it still has that key and was created by
-// our user (msg_perm.cuid). A marker whose key does not encode its own pid is not ours to
-// act on: it is only removed.
+// remove_stale_resources (cleanup.hpp) meets a dead run's marker and removes its queue
+// first (remove_recorded_queue). What proves a queue ours: a POSIX name carries the dead
+// run's prefix, as a /dev/shm name does, and its owner record says the run is ours and dead. A
+// System V key is ours by construction and by record: it encodes the owner's pid (kSysvKeyTag in
+// bits 28-31, the pid in bits 6-27, a counter in bits 0-5), it was created with IPC_EXCL after its
+// marker was written, and a queue is removed only if it still has that key and was created by our
+// user (msg_perm.cuid). A marker whose key does not encode its own pid is not ours to act on: it is
+// only removed.
 #pragma once
 
 #include <sys/types.h>
@@ -48,7 +48,7 @@ class QueueMarker {
   pid_t owner_pid_ = 0;
 };
 
-// A new POSIX queue name "/ipcbench-<pid>-mq-<n>", recorded by a marker made here.
+// A new POSIX queue name "/ipcbench-<pid>-<run id>-mq-<n>", recorded by a marker made here.
 struct RecordedMqName {
   std::string name;
   QueueMarker marker;

@@ -44,8 +44,8 @@ constexpr std::byte kHello{0x48};
 class FifoListener final : public Listener {
  public:
   explicit FifoListener(const Options&) : dir_(std::make_unique<TempDir>()) {
-    for (const char* name : {"/a_to_b", "/b_to_a"}) {
-      std::string path = dir_->path() + name;
+    for (const char* name : {"a_to_b", "b_to_a"}) {
+      std::string path = dir_->entry(name);
       if (::mkfifo(path.c_str(), 0600) != 0) throw_errno("mkfifo " + path);
     }
     read_ = open_path(dir_->path() + "/b_to_a", O_RDONLY | O_NONBLOCK);
@@ -80,8 +80,8 @@ Channel make_fifo_channel(const Options&) {
   // Both FIFOs are opened by name, then the names go at once with the directory,
   // so a crash cannot leave them behind; the open descriptors stay valid.
   TempDir dir;
-  FdPair a_to_b = open_fifo(dir.path() + "/a_to_b");
-  FdPair b_to_a = open_fifo(dir.path() + "/b_to_a");
+  FdPair a_to_b = open_fifo(dir.entry("a_to_b"));
+  FdPair b_to_a = open_fifo(dir.entry("b_to_a"));
   return {make_stream_transport(std::move(b_to_a.read), std::move(a_to_b.write), "fifo"),
           make_stream_transport(std::move(a_to_b.read), std::move(b_to_a.write), "fifo")};
 }

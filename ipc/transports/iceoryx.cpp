@@ -195,8 +195,8 @@ class Roudi {
     refuse_foreign_roudi();
     dir_ = std::make_unique<TempDir>();
     add_process_lifetime_name(dir_->path());
-    const std::string config = dir_->path() + "/roudi.toml";
-    const std::string log = dir_->path() + "/roudi.log";
+    const std::string config = dir_->entry("roudi.toml");
+    const std::string log = dir_->entry("roudi.log");
     {
       std::ofstream out(config);
       if (!out.is_open()) throw_errno("open " + config);  // e.g. no descriptor left: EMFILE
@@ -325,7 +325,7 @@ void init_runtime() {
   static std::once_flag once;
   std::call_once(once, [] {
     quiet_iceoryx_log();
-    const std::string name = "ipcbench-" + std::to_string(::getpid()) + "-iox";
+    const std::string name = run_prefix() + "iox";
     for (const char* suffix : {"", ".lock"}) add_process_lifetime_name("/tmp/" + name + suffix);
     iox::runtime::PoshRuntime::initRuntime(
         iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));

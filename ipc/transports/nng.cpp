@@ -198,7 +198,7 @@ Bound listen_on(std::string url, std::unique_ptr<TempDir> dir, const char* name)
 
 Bound listen_ipc(const char* name) {
   auto dir = std::make_unique<TempDir>();
-  std::string url = "ipc://" + dir->path() + "/nng";
+  std::string url = "ipc://" + dir->entry("nng");
   return listen_on(std::move(url), std::move(dir), name);
 }
 

@@ -2,7 +2,7 @@
 // message is one queue message: the kernel caps its size at
 // /proc/sys/fs/mqueue/msgsize_max, and larger messages are refused (MessageError naming
 // the limit), never split or truncated. Queue depth: min(msg_max, buffer_bytes / message
-// size). Names are "/ipcbench-<pid>-mq-<n>", recorded by a marker so that a dead run's
+// size). Names are "/ipcbench-<pid>-<run id>-mq-<n>", recorded by a marker so that a dead run's
 // queues are removed by the next run (ipc/os/queue_names.hpp); they are unlinked at once
 // for a forked peer, once opened for a spawned one.
 #pragma once

@@ -173,7 +173,7 @@ Endpoint listen_ipc() {
   Endpoint e;
   e.bind = true;
   e.dir = std::make_unique<TempDir>();
-  const std::string path = e.dir->path() + "/zmq";
+  const std::string path = e.dir->entry("zmq");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) throw std::invalid_argument("path too long: " + path);

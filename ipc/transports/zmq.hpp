@@ -2,7 +2,7 @@
 // ZeroMQ has for exactly two peers (REQ/REP would forbid the stream scenario's one-way
 // bursts; PAIR sends both ways in any order, blocks at the high-water mark instead of
 // dropping, and carries a message of any size whole).
-//   zmq-ipc     ipc:// (a Unix socket) in a private directory /tmp/ipcbench-<pid>-XXXXXX
+//   zmq-ipc     ipc:// (a Unix socket) in a private directory /tmp/ipcbench-<pid>-<run id>-XXXXXX
 //   zmq-tcp     tcp://127.0.0.1 on an ephemeral port
 //   zmq-inproc  inproc:// between two threads of one context (threads only)
 //
@@ -23,7 +23,7 @@ Channel make_zmq_ipc_channel(const Options& options);
 Channel make_zmq_tcp_channel(const Options& options);
 Channel make_zmq_inproc_channel(const Options& options);
 
-// For a spawned peer: the address is the endpoint ("ipc:///tmp/ipcbench-<pid>-.../zmq",
+// For a spawned peer: the address is the endpoint ("ipc:///tmp/ipcbench-<pid>-<run id>-.../zmq",
 // "tcp://127.0.0.1:<port>"); the socket file goes once the peer has connected.
 std::unique_ptr<Listener> listen_zmq_ipc(const Options& options);
 std::unique_ptr<Transport> connect_zmq_ipc(const std::string& address, const Options& options);
