@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <string>
@@ -243,6 +244,56 @@ TEST(ListenerTest, ConnectingToNothingFailsWithTheAddress) {
   }
   EXPECT_THROW(Client(Address::abstract("ipcbench-nobody-" + std::to_string(::getpid()))),
                std::system_error);
+}
+
+// Another user (nobody) connects first and sends what would end a set-up server (an empty
+// message: 8 zero bytes): it is dropped unheard, and our client is the one served.
+class StrangerTest : public ::testing::TestWithParam<Family> {};
+
+TEST_P(StrangerTest, AnotherUsersConnectionIsDroppedAndOursServed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  Listener listener = Listener::any(GetParam(), kTimeout);
+  auto stranger = ChildProcess::fork([&] {
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0)
+      throw_errno("setresuid nobody");
+    Client(listener.address(), kTimeout).send_bytes({});
+  });
+  auto status = stranger.wait_for(kTimeout);
+  ASSERT_TRUE(status);
+  ASSERT_TRUE(status->ok()) << status->describe();
+  Connection mine = Client(listener.address(), kTimeout);
+  mine.send_bytes(pattern(5, 1));
+  Connection served = listener.accept();
+  EXPECT_EQ(served.recv_bytes(), pattern(5, 1));
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, StrangerTest,
+                         ::testing::Values(Family::kUnixAbstract, Family::kTcp), family_param);
+
+TEST(StrangerTest, AProcessOfOurUserOutsideTheRunIsDroppedFromAnAbstractSocket) {
+  Listener listener = Listener::any(Family::kUnixAbstract, kTimeout);
+  FdPair done = make_pipe();
+  auto middle = ChildProcess::fork([&] {
+    const pid_t self = ::getpid();
+    const pid_t orphan = ::fork();  // not ChildProcess: it must outlive this process
+    if (orphan < 0) throw_errno("fork");
+    if (orphan != 0) return;
+    while (::getppid() == self) ::usleep(1000);  // reparented: no longer of this run
+    try {
+      Client(listener.address(), kTimeout).send_bytes({});
+    } catch (...) {
+    }
+    std::byte b{};
+    [[maybe_unused]] ssize_t w = ::write(done.write.get(), &b, 1);
+    ::_exit(0);
+  });
+  ASSERT_TRUE(middle.wait_for(kTimeout));
+  done.write.reset();
+  std::byte b{};
+  read_all(done.read.get(), std::span(&b, 1), "orphan");
+  Connection mine = Client(listener.address(), kTimeout);
+  mine.send_bytes(pattern(3, 2));
+  EXPECT_EQ(listener.accept().recv_bytes(), pattern(3, 2));
 }
 
 TEST(ListenerTest, BadAddressesAreRejected) {

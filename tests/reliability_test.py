@@ -10,6 +10,7 @@ Faults are injected with the test-only IPCBENCH_FAULT=<kind>:<message> variable
 Usage: reliability_test.py PATH/TO/ipcbench   (CTest passes the built binary)
 """
 import ctypes
+import fcntl
 import json
 import os
 import resource
@@ -323,6 +324,7 @@ class InterruptTest(Base):
         # --benchmark_out) carry a pid no process has, and are no run's: they stay.
         dead = p.pid
         run_id = self.run_id_of(dead)
+        self.wait_unlocked(f"/tmp/ipcbench-{dead}-{run_id}.owner")  # every peer is gone
         shm = f"/dev/shm/ipcbench-{dead}-{run_id}-7"
         sockdir = f"/tmp/ipcbench-{dead}-{run_id}-AbCdEf"
         live = f"/tmp/ipcbench-{os.getpid()}-live"
@@ -361,6 +363,21 @@ class InterruptTest(Base):
                 if os.path.exists(path):
                     os.rmdir(path)
         self.assertNothingLeft()
+
+    @staticmethod
+    def wait_unlocked(record, timeout=10):
+        """Until no process holds the run's owner record locked (a peer forked just before
+        the SIGKILL may take a moment to die of it)."""
+        end = time.monotonic() + timeout
+        with open(record) as f:
+            while True:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() > end:
+                        raise AssertionError(f"{record} is still locked")
+                    time.sleep(0.05)
 
     @staticmethod
     def run_id_of(pid):
@@ -445,17 +462,28 @@ class ConcurrencyTest(Base):
         self.assertNothingLeft()
 
 
+NOBODY = 65534
+
+
+def become_nobody():
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)
+
+
 class NamespaceTest(Base):
     @unittest.skipUnless(os.geteuid() == 0, "needs root for a pid namespace")
     def test_a_live_run_in_another_pid_namespace_is_not_disturbed(self):
         # The run inside gets a pid that no process has out here (ns_last_pid), so its names
-        # look like a dead process's to anyone who trusts the pid alone.
+        # look like a dead process's to anyone who trusts the pid alone (as an ipcbench
+        # built before the owner records, run meanwhile on a shared machine, still does).
         with open("/proc/sys/kernel/pid_max") as f:
             pid_max = int(f.read())
         inner = next(p for p in range(pid_max - 1000, pid_max - 5000, -1)
                      if not leak_check.alive(p))
         script = (f"echo {inner - 1} > /proc/sys/kernel/ns_last_pid; "
                   '"$0" "$@"; rc=$?; exit $rc')
+        before = set(os.listdir("/tmp"))  # e.g. what a run killed here earlier left
         a = subprocess.Popen(
             ["unshare", "-p", "-f", "--mount-proc", "sh", "-c", script, BINARY,
              "--transports=pipe", "--benchmark_filter=^connection-setup/unix/process",
@@ -463,17 +491,16 @@ class NamespaceTest(Base):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with())
         try:
             end = time.monotonic() + 30
-            while time.monotonic() < end and not self.socket_dirs(inner):
+            while time.monotonic() < end and not self.socket_dirs(inner, before):
                 time.sleep(0.05)
-            dirs = self.socket_dirs(inner)
-            self.assertTrue(dirs, f"the run in the namespace (pid {inner} there) made no "
-                            "socket directory")
+            self.assertTrue(self.socket_dirs(inner, before), f"the run in the namespace (pid "
+                            f"{inner} there) made no socket directory")
             r = run("--quick", "--transports=pipe", "--contexts=thread",
                     "--benchmark_filter=size:16/")
             self.assertEqual(r.returncode, 0, r.stderr)
             # (Its socket directories come and go with each benchmark run; its owner
             # record lives as long as the run.)
-            records = [n for n in os.listdir("/tmp")
+            records = [n for n in set(os.listdir("/tmp")) - before
                        if n.startswith(f"ipcbench-{inner}-") and n.endswith(".owner")]
             self.assertEqual(len(records), 1, "the live run's owner record was removed")
             out, err = a.communicate(timeout=120)
@@ -488,10 +515,89 @@ class NamespaceTest(Base):
         self.assertNothingLeft()
 
     @staticmethod
-    def socket_dirs(pid):
+    def socket_dirs(pid, before):
         prefix = f"ipcbench-{pid}-"
-        return [os.path.join("/tmp", n) for n in os.listdir("/tmp")
+        return [os.path.join("/tmp", n) for n in set(os.listdir("/tmp")) - before
                 if n.startswith(prefix) and os.path.isdir(os.path.join("/tmp", n))]
+
+
+# Run as another user: connects to each address read from stdin ("unix <name>" for an
+# abstract name, "tcp <port>" for 127.0.0.1) and sends 8 zero bytes, which a set-up server
+# would read as "stop"; prints "ok" per connection made.
+STRANGER = r"""
+import socket, sys
+for line in sys.stdin:
+    kind, where = line.split()
+    try:
+        if kind == "unix":
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect("\0" + where)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.connect(("127.0.0.1", int(where)))
+        s.sendall(bytes(8))
+        s.close()
+        print("ok", flush=True)
+    except OSError:
+        pass
+"""
+
+
+class StrangerTest(Base):
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to act as another user")
+    def test_another_users_connections_are_dropped_and_the_run_succeeds(self):
+        p = subprocess.Popen(
+            [BINARY, "--transports=pipe", "--contexts=process",
+             "--benchmark_filter=^connection-setup/(unix-abstract|tcp)/",
+             "--benchmark_min_time=1", "--benchmark_format=json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with())
+        stranger = subprocess.Popen([sys.executable, "-c", STRANGER], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, text=True, preexec_fn=become_nobody)
+        sent = 0
+        try:
+            while p.poll() is None and sent < 2000:
+                for target in self.listeners(p.pid):
+                    stranger.stdin.write(target + "\n")
+                    stranger.stdin.flush()
+                    sent += 1
+                time.sleep(0.02)
+            out, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+            made = stranger.communicate(timeout=30)[0].split().count("ok")
+        self.assertEqual(p.returncode, 0, err)
+        got = entries(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        self.assertEqual({n: e for n, e in got.items() if e}, {})
+        self.assertGreater(made, 0, "the stranger never got through to a listener")
+        self.assertNothingLeft()
+
+    @staticmethod
+    def listeners(pid):
+        """The run's listening abstract names and loopback ports: "unix <name>", "tcp <n>"."""
+        inodes = set()
+        for q in [pid] + [k for k, _, _, _, ppid in leak_check.processes() if ppid == pid]:
+            try:
+                for fd in os.listdir(f"/proc/{q}/fd"):
+                    link = os.readlink(f"/proc/{q}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+            except OSError:
+                pass
+        out = []
+        with open("/proc/net/unix") as f:
+            for line in f.read().splitlines()[1:]:
+                fields = line.split()
+                if (len(fields) == 8 and fields[5] == "01" and fields[6] in inodes
+                        and fields[7].startswith(f"@ipcbench-{pid}-")):
+                    out.append("unix " + fields[7][1:])
+        with open("/proc/net/tcp") as f:
+            for line in f.read().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:
+                    out.append(f"tcp {int(fields[1].split(':')[1], 16)}")
+        return out
 
 
 class IceoryxTest(Base):

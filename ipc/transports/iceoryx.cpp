@@ -197,11 +197,12 @@ class Roudi {
     add_process_lifetime_name(dir_->path());
     const std::string config = dir_->entry("roudi.toml");
     const std::string log = dir_->entry("roudi.log");
-    {
-      std::ofstream out(config);
-      if (!out.is_open()) throw_errno("open " + config);  // e.g. no descriptor left: EMFILE
-      out << config_text();
-      if (!out.flush()) throw_system_error(EIO, "write " + config);
+    {  // 0600, as every object of ours
+      UniqueFd out(::open(config.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (!out) throw_errno("open " + config);  // e.g. no descriptor left: EMFILE
+      const std::string text = config_text();
+      if (::write(out.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        throw_system_error(errno != 0 ? errno : EIO, "write " + config);
     }
     UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!log_fd) throw_errno("open " + log);
@@ -329,6 +330,9 @@ void init_runtime() {
     for (const char* suffix : {"", ".lock"}) add_process_lifetime_name("/tmp/" + name + suffix);
     iox::runtime::PoshRuntime::initRuntime(
         iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str()));
+    // iceoryx makes its socket 0660; ours alone, as every name of ours (our own RouDi,
+    // running as us, is the one that writes to it).
+    for (const char* suffix : {"", ".lock"}) ::chmod(("/tmp/" + name + suffix).c_str(), 0600);
   });
 }
 

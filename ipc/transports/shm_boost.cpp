@@ -41,8 +41,10 @@ struct NamedQueue {
   NamedQueue(std::string n, bool create) : name(std::move(n)) {
     try {
       if (create) {
+        // 0600: Boost's default is 0644 (it fchmods, so no umask narrows it), which lets
+        // any local user read the messages.
         queue = std::make_unique<bip::message_queue>(bip::create_only, name.c_str(), kQueueDepth,
-                                                     kChunk);
+                                                     kChunk, bip::permissions(0600));
         owns_name = true;
       } else {
         queue = std::make_unique<bip::message_queue>(bip::open_only, name.c_str());

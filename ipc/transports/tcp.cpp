@@ -6,15 +6,19 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 
 #include "ipc/core/error.hpp"
+#include "ipc/os/peer_cred.hpp"
 #include "ipc/transports/framing.hpp"
 #include "ipc/transports/listener.hpp"
 
 namespace ipc {
 namespace {
+
+using namespace std::chrono_literals;
 
 UniqueFd tcp_socket() {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -38,7 +42,8 @@ UniqueFd listen_loopback(sockaddr_in& addr) {
   auto* sa = reinterpret_cast<sockaddr*>(&addr);
   socklen_t len = sizeof addr;
   if (::bind(listener.get(), sa, len) != 0) throw_errno("bind tcp 127.0.0.1:0");
-  if (::listen(listener.get(), 1) != 0) throw_errno("listen tcp");
+  // Room for our one client beside strangers that connect first (they are dropped).
+  if (::listen(listener.get(), 16) != 0) throw_errno("listen tcp");
   if (::getsockname(listener.get(), sa, &len) != 0) throw_errno("getsockname tcp");
   return listener;
 }
@@ -52,9 +57,24 @@ class TcpListener final : public Listener {
   }
 
   std::unique_ptr<Transport> accept(std::chrono::milliseconds timeout, int abort_fd) override {
-    wait_for_peer(listener_.get(), POLLIN, abort_fd, timeout, "tcp " + address());
-    UniqueFd server(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!server) throw_errno("accept tcp " + address());
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    UniqueFd server;
+    for (;;) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left <= 0ms)  // strangers took the time
+        throw TimeoutError("tcp " + address() + ": the peer did not open its end within " +
+                           std::to_string(timeout.count()) + " ms");
+      wait_for_peer(listener_.get(), POLLIN, abort_fd, left, "tcp " + address());
+      server.reset(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!server) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        throw_errno("accept tcp " + address());
+      }
+      // Any local user can connect to a loopback port: only our user's socket is the peer.
+      if (tcp_peer_is_ours(server.get())) break;
+      server.reset();
+    }
     listener_.reset();
     set_nodelay(server.get());
     return make_stream_transport(std::move(server), UniqueFd(), "tcp");
@@ -97,8 +117,25 @@ std::pair<UniqueFd, UniqueFd> tcp_loopback_pair() {
   UniqueFd client = tcp_socket();
   if (::connect(client.get(), sa, len) != 0)
     throw_errno("connect tcp 127.0.0.1:" + std::to_string(ntohs(addr.sin_port)));
-  UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!server) throw_errno("accept tcp");
+  // The accepted connection must be our client's (any local user can connect to the port
+  // meanwhile): its peer address is our client's own address, else it is dropped.
+  sockaddr_in mine{};
+  len = sizeof mine;
+  if (::getsockname(client.get(), reinterpret_cast<sockaddr*>(&mine), &len) != 0)
+    throw_errno("getsockname tcp");
+  UniqueFd server;
+  for (;;) {
+    server.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!server) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      throw_errno("accept tcp");
+    }
+    sockaddr_in from{};
+    len = sizeof from;
+    if (::getpeername(server.get(), reinterpret_cast<sockaddr*>(&from), &len) == 0 &&
+        from.sin_port == mine.sin_port && from.sin_addr.s_addr == mine.sin_addr.s_addr)
+      break;
+  }
   set_nodelay(client.get());
   set_nodelay(server.get());
   return {std::move(client), std::move(server)};
