@@ -38,7 +38,7 @@ pid_t parent_of(pid_t pid) noexcept {
 
 bool in_run_tree(pid_t pid) noexcept {
   if (pid <= 0) return false;  // 0: the peer is in a pid namespace we cannot see
-  if (pid == ::getpid() || pid == g_root) return true;
+  if (pid == g_root || pid == ::getpid()) return true;  // the root first: no system call
   for (int depth = 0; depth < 64 && pid > 1; ++depth) {
     pid = parent_of(pid);
     if (pid == g_root) return true;
@@ -58,14 +58,18 @@ bool unix_peer_is_ours(int fd) noexcept {
   return cred.uid == ::geteuid() && in_run_tree(cred.pid);
 }
 
-bool tcp_peer_is_ours(int fd) noexcept {
+int open_sock_diag() noexcept {
+  return ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+}
+
+bool tcp_peer_is_ours(int fd, int diag_fd) noexcept {
   sockaddr_in local{}, peer{};
   socklen_t llen = sizeof local, plen = sizeof peer;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen) != 0 ||
       ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0 ||
       local.sin_family != AF_INET || peer.sin_family != AF_INET)
     return false;
-  const int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  const int nl = diag_fd >= 0 ? diag_fd : open_sock_diag();
   if (nl < 0) return false;
   struct {
     nlmsghdr header;
@@ -100,7 +104,7 @@ bool tcp_peer_is_ours(int fd) noexcept {
              msg->id.idiag_dport == local.sin_port;
     }
   }
-  ::close(nl);
+  if (nl != diag_fd) ::close(nl);
   return ours;
 }
 
