@@ -151,6 +151,26 @@ void ChildProcess::kill() noexcept {
   if (!reaped()) ::kill(pid_, SIGKILL);
 }
 
+bool ChildProcess::wait_exited(std::chrono::milliseconds timeout) noexcept {
+  if (reaped()) return true;
+  if (pidfd_) {
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    int r;
+    while ((r = ::poll(&p, 1, static_cast<int>(timeout.count()))) < 0 && errno == EINTR) {
+    }
+    return r > 0;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid_)
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 std::optional<ExitStatus> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
   if (reaped()) throw std::logic_error("ChildProcess::wait_for: already reaped");
   if (pidfd_) {

@@ -53,6 +53,10 @@ class ChildProcess {
   std::optional<ExitStatus> wait_for(std::chrono::milliseconds timeout);
   // SIGKILL, if not yet reaped. Never throws.
   void kill() noexcept;
+  // Waits up to `timeout` for the child to exit, without reaping it (so its pid stays
+  // ours); true if it has. Callable from another thread than the reaping one, before the
+  // reap. Never throws.
+  bool wait_exited(std::chrono::milliseconds timeout) noexcept;
   bool reaped() const noexcept { return pid_ <= 0; }
 
  private:

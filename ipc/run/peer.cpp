@@ -22,20 +22,26 @@ namespace {
 
 // A thread that calls on_hang() if the heartbeat does not move for `timeout`, or
 // on_peer_exit() when `pidfd` (if >= 0) becomes readable. It fires at most once and
-// is stopped by its destructor. It sleeps in poll(2): no periodic wake-ups faster
-// than the timeout, so it does not disturb what it watches.
+// is stopped by its destructor. It sleeps in poll(2) and looks at the heartbeat every
+// half timeout: a hang is declared when it did not move across two looks (so never before
+// `timeout` without progress) and at most 1.5x the timeout after the last beat, where one
+// look per timeout took up to 2x. Two wake-ups per timeout do not disturb what it watches.
 class Watchdog {
  public:
   Watchdog(const Heartbeat& heartbeat, std::chrono::milliseconds timeout, int pidfd,
            std::function<void()> on_hang, std::function<void()> on_peer_exit)
       : stop_(::eventfd(0, EFD_CLOEXEC)) {
     if (!stop_) throw_errno("eventfd");
+    const int look_ms = static_cast<int>((timeout.count() + 1) / 2);
     thread_ = std::thread([=, this, &heartbeat] {
-      std::uint64_t last = heartbeat.count();
+      // The heartbeat at the last two looks (at the start: both the current one).
+      std::uint64_t before_last = heartbeat.count();
+      std::uint64_t last = before_last;
+      bool two_looks = false;
       pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {pidfd, POLLIN, 0}};
       const nfds_t n = pidfd >= 0 ? 2 : 1;
       for (;;) {
-        int r = ::poll(fds, n, static_cast<int>(timeout.count()));
+        int r = ::poll(fds, n, look_ms);
         if (r < 0) continue;  // EINTR
         if (fds[0].revents != 0) return;
         if (n == 2 && fds[1].revents != 0) {
@@ -43,13 +49,14 @@ class Watchdog {
           return;
         }
         if (r == 0) {
-          std::uint64_t now = heartbeat.count();
-          if (now == last) {
+          const std::uint64_t now = heartbeat.count();
+          if (two_looks && now == before_last) {
             hung_.store(true);
             on_hang();
             return;
           }
-          last = now;
+          before_last = std::exchange(last, now);
+          two_looks = true;
         }
       }
     });
@@ -171,6 +178,9 @@ void supervise_process(ChildProcess& child, Transport& a, const MainFn& main,
         heartbeat, timeout, child.pidfd(),
         [&] {
           child.kill();
+          // A transport may free the locks the peer held once it is dead (shm-boost):
+          // not while a stopped or running peer may still take them.
+          child.wait_exited(timeout);
           a.on_peer_exit();
           if (also_on_peer_exit) also_on_peer_exit();
         },

@@ -14,6 +14,7 @@
 
 #include "ipc/core/buffer.hpp"
 #include "ipc/core/error.hpp"
+#include "ipc/os/abandoned_lock.hpp"
 #include "ipc/os/names.hpp"
 #include "ipc/transports/listener.hpp"
 
@@ -29,6 +30,34 @@ constexpr std::size_t kChunk = 64 * 1024;
 constexpr std::size_t kQueueDepth = 16;
 // Waits are sliced so that shutdown() (a process-local flag) is noticed promptly.
 constexpr auto kSlice = boost::posix_time::milliseconds(50);
+
+// Boost keeps a queue's mapping private, and with it the header (mq_hdr_t, whose members are
+// public) that holds the queue's mutex and condition variables, which we must reach to free
+// them when the peer died holding one. An explicit instantiation may name a private member
+// ([temp.spec.general]/6): the pointer to it is taken there, without copying Boost's layout.
+using QueueMapping =
+    bip::ipcdetail::managed_open_or_create_impl<bip::shared_memory_object, 0, true, false>;
+using QueueHeader = bip::ipcdetail::mq_hdr_t<bip::offset_ptr<void>>;
+struct MappingMember {
+  using type = QueueMapping bip::message_queue::*;
+  friend type member_pointer(MappingMember);
+};
+template <typename Tag, typename Tag::type Member>
+struct ExposeMember {
+  friend typename Tag::type member_pointer(Tag) { return Member; }
+};
+template struct ExposeMember<MappingMember, &bip::message_queue::m_shmem>;
+
+QueueHeader& header_of(bip::message_queue& q) {
+  return *static_cast<QueueHeader*>((q.*member_pointer(MappingMember{})).get_user_address());
+}
+
+// The pthread objects inside Boost's wrappers (each wraps exactly one, Boost 1.74 on POSIX).
+template <typename Raw, typename Wrapper>
+Raw& raw(Wrapper& w) {
+  static_assert(sizeof(Wrapper) == sizeof(Raw));
+  return *reinterpret_cast<Raw*>(&w);
+}
 
 // One named queue. The process that created the name removes it: at once for a forked
 // peer (it shares the mapping), after the peer opened it for a spawned one.
@@ -64,6 +93,21 @@ struct NamedQueue {
     if (!owns_name || ::getpid() != owner_pid) return;
     owns_name = false;
     bip::message_queue::remove(name.c_str());
+  }
+
+  // Once the peer is dead: frees the queue's mutex and its condition variables' internal
+  // locks if the peer died holding them (they are not robust: we would block on them for
+  // ever). If it held the mutex, the queue may be half-updated: `abandoned` is set before a
+  // waiter of ours can take the mutex.
+  void free_abandoned_locks(std::atomic<bool>& abandoned) noexcept {
+    QueueHeader& h = header_of(*queue);
+    for (auto* c : {&h.m_cond_recv, &h.m_cond_send})
+      if (pthread_cond_t& raw_cond = raw<pthread_cond_t>(*c); cond_lock_abandoned(raw_cond))
+        release_abandoned_cond_lock(raw_cond);
+    pthread_mutex_t& mutex = raw<pthread_mutex_t>(h.m_mutex);
+    if (!mutex_abandoned(mutex)) return;
+    abandoned.store(true);
+    release_abandoned_mutex(mutex);
   }
 };
 
@@ -114,6 +158,16 @@ class BoostQueueTransport final : public Transport {
   // process, and a parent's end once its child has exited.
   void shutdown() noexcept override { closed_->store(true); }
 
+  // The peer process is dead: besides closing, free the locks it may have died holding, or
+  // a call of ours would wait on them for ever (slices do not help: Boost takes the mutex
+  // without a timeout, also when a timed wait ends). If it held the mutex, what it left in
+  // the queue is not read.
+  void on_peer_exit() noexcept override {
+    closed_->store(true);
+    out_->free_abandoned_locks(abandoned_);
+    in_->free_abandoned_locks(abandoned_);
+  }
+
  private:
   template <typename Op>
   void with_deadline(Op op, const char* what) {
@@ -122,7 +176,10 @@ class BoostQueueTransport final : public Transport {
       for (;;) {
         // Data first: a message already queued is delivered even after a close.
         auto slice_end = boost::posix_time::microsec_clock::universal_time() + kSlice;
-        if (op(slice_end)) return;
+        const bool done = op(slice_end);
+        if (abandoned_.load())
+          throw ClosedError("shm-boost: the peer died holding the queue's lock");
+        if (done) return;
         if (closed_->load()) throw ClosedError("shm-boost: channel closed");
         if (Clock::now() >= deadline)
           throw TimeoutError(std::string("shm-boost: ") + what + " made no progress within " +
@@ -153,6 +210,8 @@ class BoostQueueTransport final : public Transport {
   std::shared_ptr<NamedQueue> out_;
   std::shared_ptr<NamedQueue> in_;
   std::shared_ptr<std::atomic<bool>> closed_;
+  // The peer died holding a queue's mutex (on_peer_exit freed it).
+  std::atomic<bool> abandoned_{false};
   std::chrono::milliseconds timeout_;
   // One buffer per direction: one thread may send while another receives.
   AlignedBuffer send_chunk_;

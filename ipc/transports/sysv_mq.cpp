@@ -72,10 +72,16 @@ class SysvMqTransport final : public Transport {
       throw MessageError("sysv-mq: a message of " + std::to_string(message.size()) +
                          " bytes exceeds the queue's limit of " + std::to_string(msgmax_) +
                          " bytes (/proc/sys/kernel/msgmax); messages are not split");
-    if (shut_.load(std::memory_order_relaxed)) throw ClosedError("sysv-mq: channel closed");
     const long type = kData;
     std::memcpy(sbuf_.data(), &type, sizeof type);
     copy_bytes(sbuf_.data() + sizeof type, message.data(), message.size());
+    // seq_cst: Dekker with shutdown(), which stores shut_, then looks at sending_.
+    sending_.store(true);
+    struct Sent {
+      std::atomic<bool>& sending;
+      ~Sent() { sending.store(false, std::memory_order_release); }
+    } sent{sending_};
+    if (shut_.load()) throw ClosedError("sysv-mq: channel closed");
     while (::msgsnd(out_->id, sbuf_.data(), message.size(), 0) != 0) {
       if (errno == EINTR) continue;
       if (errno == EIDRM || errno == EINVAL)
@@ -118,15 +124,24 @@ class SysvMqTransport final : public Transport {
 
   void shutdown() noexcept override {
     shut_.store(true);
-    close_or_remove(*in_);   // our blocked reader wakes; a writer stuck on a full one fails
-    close_or_remove(*out_);  // the peer sees the end after the data
+    close_or_remove(*in_);  // our blocked reader wakes; a writer stuck on a full one fails
+    // The peer sees the end after the data. But a send of ours under way may wait for
+    // room for ever (a full queue still takes the 0-byte close message, not its bytes):
+    // then the queue is removed, which ends it.
+    if (sending_.load())
+      out_->remove_now();
+    else
+      close_or_remove(*out_);
   }
 
   void on_peer_exit() noexcept override {
     // The peer's data is still read; the close message (or, with no room for it, the
     // flag) ends the stream after it.
     if (!post_close(*in_)) peer_gone_.store(true, std::memory_order_release);
-    close_or_remove(*out_);  // a write of ours stuck on a full queue ends
+    // Nobody reads the peer's queue any more: removed, so that a write of ours stuck on it
+    // or yet to come fails at once. (A close message there would leave a later write of
+    // a bigger message waiting for room for ever.)
+    out_->remove_now();
   }
 
  private:
@@ -144,6 +159,7 @@ class SysvMqTransport final : public Transport {
   AlignedBuffer sbuf_;
   AlignedBuffer rbuf_;
   std::atomic<bool> shut_{false};
+  std::atomic<bool> sending_{false};  // a send() is under way
   std::atomic<bool> peer_gone_{false};
   bool eof_ = false;
 };
