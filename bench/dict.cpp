@@ -141,21 +141,21 @@ class ReaderThreads {
   // Readers 1.. run on `cpu` (-1: anywhere); reader 0 is the calling thread.
   ReaderThreads(std::size_t readers, int cpu, Batch batch)
       : batch_(std::move(batch)), start_(readers), done_(readers), counts_(readers) {
-    for (std::size_t i = 1; i < readers; ++i)
-      threads_.emplace_back([this, i, cpu] {
-        try {
-          ipc::pin_this_thread(cpu);
-        } catch (...) {  // reported by the first batch, as a reader's failure
-          std::lock_guard lock(mu_);
-          error_ = std::current_exception();
-        }
-        for (;;) {
-          start_.arrive_and_wait();
-          if (stop_) return;
-          run(i);
-          done_.arrive_and_wait();
-        }
-      });
+    threads_.reserve(readers);
+    for (std::size_t i = 1; i < readers; ++i) {
+      try {
+        start_reader(i, cpu);
+      } catch (...) {
+        // No thread (e.g. no address space for its stack): an error, not std::terminate
+        // from a joinable thread's destructor. The readers not started leave the barrier,
+        // so that the started ones see stop_ and return.
+        stop_ = true;
+        for (std::size_t missing = i; missing < readers; ++missing) start_.arrive_and_drop();
+        start_.arrive_and_wait();
+        for (std::thread& t : threads_) t.join();
+        throw;
+      }
+    }
   }
 
   ~ReaderThreads() {
@@ -178,6 +178,23 @@ class ReaderThreads {
   }
 
  private:
+  void start_reader(std::size_t i, int cpu) {
+    threads_.emplace_back([this, i, cpu] {
+      try {
+        ipc::pin_this_thread(cpu);
+      } catch (...) {  // reported by the first batch, as a reader's failure
+        std::lock_guard lock(mu_);
+        error_ = std::current_exception();
+      }
+      for (;;) {
+        start_.arrive_and_wait();
+        if (stop_) return;
+        run(i);
+        done_.arrive_and_wait();
+      }
+    });
+  }
+
   void run(std::size_t i) {
     try {
       counts_[i] = batch_(i, n_);

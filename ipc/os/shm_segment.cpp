@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +24,26 @@ void* map_shared(int fd, std::size_t size, const std::string& name) {
 }
 
 }  // namespace
+
+void require_shm_space(std::size_t bytes, const std::string& what) {
+  struct statvfs fs;
+  if (::statvfs("/dev/shm", &fs) != 0) return;  // no /dev/shm to check: shm_open will say
+  if (fs.f_blocks == 0) return;                 // tmpfs without a size limit
+  const auto free_bytes = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes >= bytes) return;
+  throw_system_error(ENOSPC, what + ": /dev/shm has " + std::to_string(free_bytes) +
+                                 " bytes free, " + std::to_string(bytes) + " needed");
+}
+
+void reserve_shm(const std::string& name) {
+  UniqueFd fd(::shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0));
+  if (!fd) throw_errno("shm_open " + name);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) throw_errno("fstat " + name);
+  if (int err = ::posix_fallocate(fd.get(), 0, st.st_size); err != 0)
+    throw_system_error(err,
+                       "posix_fallocate " + name + " (" + std::to_string(st.st_size) + " bytes)");
+}
 
 ShmSegment::ShmSegment(std::string name, void* addr, std::size_t size, bool owns)
     : name_(std::move(name)), addr_(addr), size_(size), owns_(owns), owner_pid_(::getpid()) {}

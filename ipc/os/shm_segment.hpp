@@ -10,6 +10,18 @@
 
 namespace ipc {
 
+// For shared memory created by others' code (Boost.Interprocess), which sizes its objects
+// with ftruncate: on a full /dev/shm that shows only as SIGBUS when a page is first
+// touched, killing the process without a word and leaving the name behind.
+//
+// Throws std::system_error(ENOSPC) "<what>: /dev/shm has <n> bytes free, <bytes> needed"
+// if the tmpfs at /dev/shm has less than `bytes` free (a size-less tmpfs is not checked):
+// call it before creating an object of that size.
+void require_shm_space(std::size_t bytes, const std::string& what);
+// Allocates every page of the existing object `name` now (posix_fallocate), so that no
+// later touch of it can SIGBUS; throws std::system_error (ENOSPC) if it cannot.
+void reserve_shm(const std::string& name);
+
 class ShmSegment {
  public:
   // Creates a new object (O_EXCL) of `size` bytes, allocating its memory now so that a

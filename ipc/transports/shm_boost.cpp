@@ -16,6 +16,7 @@
 #include "ipc/core/error.hpp"
 #include "ipc/os/abandoned_lock.hpp"
 #include "ipc/os/names.hpp"
+#include "ipc/os/shm_segment.hpp"
 #include "ipc/transports/listener.hpp"
 
 namespace ipc {
@@ -68,6 +69,12 @@ struct NamedQueue {
   pid_t owner_pid = ::getpid();
 
   NamedQueue(std::string n, bool create) : name(std::move(n)) {
+    // Boost sizes the object with ftruncate: on a full /dev/shm its first touch of a page
+    // would be SIGBUS. Check the space first, and allocate every page once it exists.
+    if (create)
+      require_shm_space(QueueMapping::ManagedOpenOrCreateUserOffset +
+                            QueueHeader::get_mem_size(kChunk, kQueueDepth),
+                        "boost message_queue " + name);
     try {
       if (create) {
         // 0600: Boost's default is 0644 (it fchmods, so no umask narrows it), which lets
@@ -75,12 +82,16 @@ struct NamedQueue {
         queue = std::make_unique<bip::message_queue>(bip::create_only, name.c_str(), kQueueDepth,
                                                      kChunk, bip::permissions(0600));
         owns_name = true;
+        reserve_shm(name);
       } else {
         queue = std::make_unique<bip::message_queue>(bip::open_only, name.c_str());
       }
     } catch (const bip::interprocess_exception& e) {
       // Boost's what() carries only the system text: add the object's name.
       throw std::runtime_error("boost message_queue " + name + ": " + e.what());
+    } catch (...) {
+      remove_name();  // no destructor runs for a constructor that throws
+      throw;
     }
     if (!create && queue->get_max_msg_size() != kChunk)
       throw std::runtime_error("boost message_queue " + name + ": wrong chunk size");
