@@ -184,7 +184,11 @@ class PoolFaultTest(Base):
     fails the benchmark with its own message, in threads and processes."""
     # fault at the worker's message k (it receives 0, sends 1, receives 2, ...): expected
     POOL = {
-        "drop:2": "lost: no result after every worker stopped",  # a task
+        # a task; or, when the other worker took nearly every task (one preempted), this
+        # worker's message 2 is its stop, and the pool waits for its answer until the
+        # watchdog closes the queue
+        "drop:2": ("lost: no result after every worker stopped", "queue closed",
+                   "no progress within"),
         "drop:3": "of its results arrived (lost results)",       # a result
         "duplicate:2": "done twice",
         "bitflip:2": "corrupted body",                            # a task, seen by the worker
@@ -208,7 +212,8 @@ class PoolFaultTest(Base):
                     name = f"pool/{kind}/{ctx}/workers:2"
                     error, _ = self.bench(name, spec)
                     self.assertTrue(error.startswith(name + ": "), error)
-                    self.assertIn(expected, error)
+                    alternatives = expected if isinstance(expected, tuple) else (expected,)
+                    self.assertTrue(any(e in error for e in alternatives), error)
         self.assertNothingLeft()
 
     def test_a_late_worker_is_slow_not_lost(self):
