@@ -20,18 +20,15 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import leak_check  # noqa: E402
+import binary_test_support as support  # noqa: E402
+from binary_test_support import entries  # noqa: E402
 
 BINARY = None
 MARKER = f"no-crash-{os.getpid()}-{time.time_ns()}"
 
 
 def env_with(**extra):
-    env = dict(os.environ, IPCBENCH_LEAK_MARKER=MARKER)
-    for key in ("IPCBENCH_FAULT", "IPCBENCH_FAULT_FILTER", "IPCBENCH_INJECT_NS"):
-        env.pop(key, None)
-    env.update(extra)
-    return env
+    return support.env_with(MARKER, **extra)
 
 
 def run(args, timeout=120, preexec_fn=None, prefix=()):
@@ -39,18 +36,9 @@ def run(args, timeout=120, preexec_fn=None, prefix=()):
                           timeout=timeout, env=env_with(), preexec_fn=preexec_fn)
 
 
-def entries(stdout):
-    return {b["name"]: b.get("error_message") if b.get("error_occurred") else None
-            for b in json.loads(stdout)["benchmarks"]}
-
-
 class Base(unittest.TestCase):
     def assertNothingLeft(self, deadline=5.0):
-        end = time.monotonic() + deadline
-        while (left := leak_check.find_leaks(leak_check.DIRS, MARKER)) and \
-                time.monotonic() < end:
-            time.sleep(0.05)
-        self.assertEqual(left, [])
+        self.assertEqual(support.leftovers(MARKER, deadline), [])
 
     def assertOneErrorLine(self, p, needle):
         self.assertEqual(p.returncode, 2, p.stderr[-500:])
@@ -146,8 +134,5 @@ class AddressSpaceTest(Base):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: no_crash_test.py PATH/TO/ipcbench", file=sys.stderr)
-        sys.exit(2)
-    BINARY = os.path.abspath(sys.argv.pop(1))
+    BINARY = support.binary_from_argv("no_crash_test.py")
     unittest.main()

@@ -33,6 +33,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import binary_test_support as support  # noqa: E402
 import leak_check  # noqa: E402
 
 BINARY = None
@@ -61,11 +62,7 @@ SCENARIOS = "^(roundtrip|throughput)/"
 
 
 def env_with(**extra):
-    env = dict(os.environ, IPCBENCH_LEAK_MARKER=MARKER)
-    for key in ("IPCBENCH_FAULT", "IPCBENCH_FAULT_FILTER", "IPCBENCH_INJECT_NS"):
-        env.pop(key, None)
-    env.update(extra)
-    return env
+    return support.env_with(MARKER, **extra)
 
 
 def stat_of(pid):
@@ -214,11 +211,7 @@ def run_under_signals(transports, contexts, seed, tally):
 
 class PeerKillTest(unittest.TestCase):
     def assertNothingLeft(self, deadline=5.0):
-        end = time.monotonic() + deadline
-        while (left := leak_check.find_leaks(leak_check.DIRS, MARKER)) and \
-                time.monotonic() < end:
-            time.sleep(0.05)
-        self.assertEqual(left, [])
+        self.assertEqual(support.leftovers(MARKER, deadline), [])
 
     def test_killed_or_stopped_peers_end_their_benchmarks_in_time(self):
         seed = int(os.environ.get("PEER_KILL_SEED", time.time_ns() % 1_000_000))
@@ -321,8 +314,5 @@ class PeerKillTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: peer_kill_test.py PATH/TO/ipcbench", file=sys.stderr)
-        sys.exit(2)
-    BINARY = os.path.abspath(sys.argv.pop(1))
+    BINARY = support.binary_from_argv("peer_kill_test.py")
     unittest.main()

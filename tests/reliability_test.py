@@ -23,6 +23,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import binary_test_support as support  # noqa: E402
 import leak_check  # noqa: E402
 
 BINARY = None
@@ -30,11 +31,7 @@ MARKER = f"reliability-{os.getpid()}-{time.time_ns()}"
 
 
 def env_with(**extra):
-    env = dict(os.environ, IPCBENCH_LEAK_MARKER=MARKER)
-    for key in ("IPCBENCH_FAULT", "IPCBENCH_FAULT_FILTER", "IPCBENCH_INJECT_NS"):
-        env.pop(key, None)
-    env.update(extra)
-    return env
+    return support.env_with(MARKER, **extra)
 
 
 def run(*args, timeout=120, preexec_fn=None, **env):
@@ -47,14 +44,7 @@ def run(*args, timeout=120, preexec_fn=None, **env):
 
 def entries(proc):
     """{name: error message or None} from --benchmark_format=json output."""
-    data = json.loads(proc.stdout)
-    return {b["name"]: (b.get("error_message") if b.get("error_occurred") else None)
-            for b in data["benchmarks"]}
-
-
-def leftovers():
-    """Processes and named entries of this test's runs still there."""
-    return leak_check.find_leaks(leak_check.DIRS, MARKER)
+    return support.entries(proc.stdout)
 
 
 def owned_entries(pid):
@@ -66,11 +56,7 @@ def owned_entries(pid):
 
 class Base(unittest.TestCase):
     def assertNothingLeft(self, deadline=5.0):
-        # A SIGKILLed process takes a moment to go.
-        end = time.monotonic() + deadline
-        while (left := leftovers()) and time.monotonic() < end:
-            time.sleep(0.05)
-        self.assertEqual(left, [])
+        self.assertEqual(support.leftovers(MARKER, deadline), [])
 
 
 class PeerFaultTest(Base):
@@ -680,8 +666,5 @@ class ExhaustionTest(Base):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: reliability_test.py PATH/TO/ipcbench", file=sys.stderr)
-        sys.exit(2)
-    BINARY = os.path.abspath(sys.argv.pop(1))
+    BINARY = support.binary_from_argv("reliability_test.py")
     unittest.main()
