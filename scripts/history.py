@@ -37,11 +37,8 @@ in this repository), else the date of its first run.
 import csv
 import io
 import json
-import os
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from ipcbench_tools import atomic, cli
@@ -249,7 +246,7 @@ def cmd_trend(args):
                          "python3-matplotlib") from None
     matplotlib.use("Agg")
     from ipcbench_tools.history import trend
-    from ipcbench_tools.report.render import install, write_report
+    from ipcbench_tools.report.render import publish
     settings, db, histories, results = analysed(args)
     # the index names the store relative to the repository: a committed
     # report holds no absolute paths (as plot.py's)
@@ -258,16 +255,8 @@ def cmd_trend(args):
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-    os.chmod(tmp, 0o777 & ~atomic.umask())
-    try:
-        names = write_report(sections, tmp, title="ipcbench history",
-                             formats=formats, generator="scripts/history.py")
-        install(tmp, out, names)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    names = publish(sections, out, title="ipcbench history", formats=formats,
+                    generator="scripts/history.py")
     charts = sorted({n.rsplit(".", 1)[0] for n in names
                      if n.endswith(".png")})
     print(f"wrote {len(charts)} charts and index.md, index.html to {out}")

@@ -54,9 +54,7 @@ if __name__ == "__main__" and \
     signal.signal(signal.SIGINT, _early_interrupt)  # before the imports
 
 import re
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from ipcbench_tools import cli, gbjson
@@ -66,7 +64,7 @@ from ipcbench_tools.history import store
 from ipcbench_tools.report.blocks import HistoryLink, ReportInput
 from ipcbench_tools.report.data import (display_path, merge_datasets,
                                         parse_results)
-from ipcbench_tools.report.render import install, write_report
+from ipcbench_tools.report.render import publish
 from ipcbench_tools.report.sections import build_sections
 
 PROG = "plot.py"
@@ -210,19 +208,7 @@ def run(args):
         print(note)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a directory")
-    if out.is_symlink():    # the report replaces the directory, not the link
-        out = Path(os.path.realpath(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)       # mkdtemp makes it 0700
-    try:
-        names = write_report(sections, tmp, formats=formats)
-        install(tmp, out, names)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    names = publish(sections, out, formats=formats)
     charts = sorted({n.rsplit(".", 1)[0] for n in names
                      if n.endswith(".png")})
     print(f"wrote {len(charts)} charts ({', '.join(charts)}) and "

@@ -10,8 +10,10 @@ import os
 import re
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 
+from ipcbench_tools import atomic
 from ipcbench_tools.report.blocks import FigureBlock, Table
 from ipcbench_tools.report.style import PNG_DPI
 
@@ -179,6 +181,26 @@ def write_report(sections, out_dir, title="ipcbench report",
     (Path(out_dir) / "index.html").write_text(
         render_html(sections, title, out_dir, generator), encoding="utf-8")
     return names + ["index.md", "index.html"]
+
+
+def publish(sections, out, **report):
+    """Write the report (write_report's keywords) into a directory beside
+    `out` and install it there at once; returns the names written. `out`
+    must be a directory or not exist (the caller says so to its user); a
+    symlink is followed: the report replaces the directory, not the link."""
+    out = Path(out)
+    if out.is_symlink():
+        out = Path(os.path.realpath(out))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+    os.chmod(tmp, 0o777 & ~atomic.umask())     # mkdtemp makes it 0700
+    try:
+        names = write_report(sections, tmp, **report)
+        install(tmp, out, names)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return names
 
 
 def install(tmp, out, names):
